@@ -1,0 +1,203 @@
+"""``frontdesk bench classifier``: the shipped int8 model against its alternatives, in one process.
+
+All candidates run on the same messages, on the same CPU, with the same thread count, so the
+ratios hold even where the absolute times depend on the machine. DeBERTa-v3-base is built from its
+configuration with random weights: the same compute as the fine-tuned seed model, for latency only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from models.classifier import Classifier
+from models.corpus import load_corpus, split_corpus
+from models.labels import INTENTS
+
+DEBERTA_V3_BASE = {
+    "model_type": "deberta-v2",
+    "hidden_size": 768,
+    "num_hidden_layers": 12,
+    "num_attention_heads": 12,
+    "intermediate_size": 3072,
+    "vocab_size": 128100,
+    "max_position_embeddings": 512,
+    "relative_attention": True,
+    "position_buckets": 256,
+    "norm_rel_ebd": "layer_norm",
+    "share_att_key": True,
+    "pos_att_type": ["p2c", "c2p"],
+    "max_relative_positions": -1,
+    "position_biased_input": False,
+    "type_vocab_size": 0,
+    "layer_norm_eps": 1e-7,
+}
+SEED_DEBERTA_REPORTED = {"accuracy": 0.912, "macro_f1": 0.911, "ms_per_message_cpu": 48.5}
+
+
+def time_single(predict: Callable[[Sequence[str]], Any], texts: Sequence[str]) -> dict[str, float]:
+    predict(texts[:3])  # warm-up
+    times = []
+    for text in texts:
+        start = time.perf_counter()
+        predict([text])
+        times.append((time.perf_counter() - start) * 1000)
+    return {
+        "p50_ms": float(np.percentile(times, 50)),
+        "p95_ms": float(np.percentile(times, 95)),
+        "n": len(times),
+    }
+
+
+def time_batched(predict: Callable[[Sequence[str]], Any], texts: Sequence[str]) -> dict[str, float]:
+    predict(texts[:32])
+    start = time.perf_counter()
+    predict(texts)
+    seconds = time.perf_counter() - start
+    return {"messages_per_s": len(texts) / seconds, "ms_per_message": 1000 * seconds / len(texts)}
+
+
+def _torch_candidate(
+    config_or_path: Any, tokenizer_dir: Path, from_config: bool
+) -> Callable[[Sequence[str]], Any]:
+    import torch
+    from transformers import AutoTokenizer
+
+    from models.network import MeanPoolClassifier
+    from models.trainer import predict_logits
+
+    torch.set_num_threads(os.cpu_count() or 1)
+    if from_config:
+        model = MeanPoolClassifier.from_config(config_or_path, len(INTENTS))
+    else:
+        model = MeanPoolClassifier.from_pretrained(str(config_or_path), len(INTENTS))
+    model.eval()
+    tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_dir))
+
+    def predict(texts: Sequence[str]) -> np.ndarray:
+        return predict_logits(model, tokenizer, texts, batch_size=32)
+
+    return predict
+
+
+def _tfidf(train_texts: list[str], train_labels: list[str]) -> Any:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    pipeline = make_pipeline(
+        TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1),
+        LogisticRegression(max_iter=2000, C=10.0),
+    )
+    return pipeline.fit(train_texts, train_labels)
+
+
+def run_classifier_benchmark(
+    model_dir: Path | None, out_dir: Path, n_timed: int = 300, n_single_deberta: int = 60
+) -> dict[str, Any]:
+    from transformers import DebertaV2Config
+
+    from models.training_args import default_base_model
+
+    train, dev = split_corpus(load_corpus())
+    dev_texts = [e.model_text for e in dev]
+    dev_labels = [e.label for e in dev]
+    rng = np.random.default_rng(0)
+    timed = [
+        dev_texts[i] for i in rng.choice(len(dev_texts), size=min(n_timed, len(dev_texts)), replace=False)
+    ]
+    results: dict[str, Any] = {}
+
+    classifier = Classifier(model_dir)
+    metrics = json.loads((classifier.model_dir / "metrics.json").read_text())
+    probs = classifier.probabilities(dev_texts)
+    results["onnx_int8"] = {
+        "accuracy": float(np.mean([classifier.labels[i] for i in probs.argmax(1)] == np.array(dev_labels))),
+        "single": time_single(classifier.predict, timed),
+        "batched": time_batched(classifier.predict, timed),
+        "model_version": classifier.version,
+    }
+
+    base = default_base_model()
+    torch_predict = _torch_candidate(base, Path(base), from_config=False)
+    results["pytorch_fp32"] = {
+        "accuracy": metrics["parity"]["torch_fp32_accuracy"],
+        "accuracy_note": "the trained fp32 network, measured on the dev set at training time",
+        "single": time_single(torch_predict, timed),
+        "batched": time_batched(torch_predict, timed),
+    }
+
+    started = time.perf_counter()
+    tfidf = _tfidf([e.model_text for e in train], [e.label for e in train])
+    results["tfidf_logreg"] = {
+        "accuracy": float(np.mean(tfidf.predict(dev_texts) == np.array(dev_labels))),
+        "train_seconds": time.perf_counter() - started,
+        "single": time_single(tfidf.predict, timed),
+        "batched": time_batched(tfidf.predict, timed),
+    }
+
+    deberta = _torch_candidate(DebertaV2Config(**DEBERTA_V3_BASE), Path(base), from_config=True)
+    results["deberta_v3_base_arch"] = {
+        "accuracy": SEED_DEBERTA_REPORTED["accuracy"],
+        "accuracy_note": "reported for the fine-tuned seed model; this run times random weights",
+        "single": time_single(deberta, timed[:n_single_deberta]),
+        "batched": time_batched(deberta, timed),
+    }
+
+    int8 = results["onnx_int8"]
+    summary = {
+        "messages_timed": len(timed),
+        "int8_accuracy_dev": int8["accuracy"],
+        "int8_single_p50_ms": int8["single"]["p50_ms"],
+        "int8_single_p95_ms": int8["single"]["p95_ms"],
+        "int8_batched_messages_per_s": int8["batched"]["messages_per_s"],
+        "speedup_batched_vs_deberta_v3_base": results["deberta_v3_base_arch"]["batched"]["ms_per_message"]
+        / int8["batched"]["ms_per_message"],
+        "speedup_single_p50_vs_deberta_v3_base": results["deberta_v3_base_arch"]["single"]["p50_ms"]
+        / int8["single"]["p50_ms"],
+        "speedup_batched_vs_pytorch_fp32": results["pytorch_fp32"]["batched"]["ms_per_message"]
+        / int8["batched"]["ms_per_message"],
+        "slowdown_batched_vs_tfidf": int8["batched"]["ms_per_message"]
+        / results["tfidf_logreg"]["batched"]["ms_per_message"],
+        "accuracy_gain_vs_tfidf_points": 100 * (int8["accuracy"] - results["tfidf_logreg"]["accuracy"]),
+    }
+    payload = {
+        "machine": {
+            "cpu_count": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+        },
+        "candidates": results,
+        "summary": summary,
+    }
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "classifier.json").write_text(json.dumps(payload, indent=2) + "\n")
+    plot_accuracy_latency(results, out_dir / "classifier.png")
+    return payload
+
+
+def plot_accuracy_latency(results: dict[str, Any], path: Path) -> Path:
+    from models.plots import pyplot
+
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    for name, row in results.items():
+        x = row["batched"]["ms_per_message"]
+        ax.scatter([x], [100 * row["accuracy"]], s=60)
+        ax.annotate(name, (x, 100 * row["accuracy"]), textcoords="offset points", xytext=(6, 4), fontsize=8)
+    ax.set_xscale("log")
+    ax.set_xlabel("ms per message, batched (log scale, this CPU)")
+    ax.set_ylabel("dev accuracy (%)")
+    ax.set_title("accuracy against per-message latency")
+    ax.grid(True, which="both", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

@@ -1,0 +1,130 @@
+"""The serving-path classifier: ONNX Runtime + ``tokenizers`` + numpy, nothing else.
+
+Loading it never imports torch or transformers and never touches the network, so a practice's
+worker can route messages from a plain install. Batches are length-sorted and padded only to the
+longest message in each batch; results come back in input order.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+from tokenizers import Tokenizer
+
+from models.batching import sorted_batches
+
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "default"
+MODEL_FILE = "model.onnx"
+TOKENIZER_FILE = "tokenizer.json"
+CONFIG_FILE = "frontdesk_model.json"
+
+
+@dataclass(frozen=True, slots=True)
+class Prediction:
+    label: str
+    confidence: float
+    margin: float  # top-1 minus top-2 probability
+    scores: dict[str, float]
+
+
+@dataclass(frozen=True, slots=True)
+class ModelConfig:
+    """What the runtime needs besides the ONNX graph and tokenizer (``frontdesk_model.json``)."""
+
+    labels: tuple[str, ...]
+    temperature: float
+    max_length: int
+    version: str
+
+    @classmethod
+    def read(cls, model_dir: Path) -> ModelConfig:
+        raw = json.loads((model_dir / CONFIG_FILE).read_text())
+        return cls(tuple(raw["labels"]), float(raw["temperature"]), int(raw["max_length"]), raw["version"])
+
+    def write(self, model_dir: Path) -> None:
+        payload = {
+            "labels": list(self.labels),
+            "temperature": self.temperature,
+            "max_length": self.max_length,
+            "version": self.version,
+        }
+        (model_dir / CONFIG_FILE).write_text(json.dumps(payload, indent=2) + "\n")
+
+
+def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    scaled = logits / temperature
+    scaled = scaled - scaled.max(axis=-1, keepdims=True)
+    exp = np.exp(scaled)
+    probs: np.ndarray = exp / exp.sum(axis=-1, keepdims=True)
+    return probs
+
+
+class Classifier:
+    def __init__(
+        self,
+        model_dir: Path | str | None = None,
+        threads: int | None = None,
+        temperature: float | None = None,
+    ) -> None:
+        self.model_dir = Path(model_dir) if model_dir else DEFAULT_MODEL_DIR
+        self.config = ModelConfig.read(self.model_dir)
+        self.temperature = self.config.temperature if temperature is None else temperature
+        options = ort.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = threads
+            options.inter_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self.session = ort.InferenceSession(
+            str(self.model_dir / MODEL_FILE), options, providers=["CPUExecutionProvider"]
+        )
+        self.tokenizer = Tokenizer.from_file(str(self.model_dir / TOKENIZER_FILE))
+        self.tokenizer.no_padding()
+        self.tokenizer.enable_truncation(self.config.max_length)
+        self.pad_id = self.tokenizer.token_to_id("[PAD]") or 0
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return self.config.labels
+
+    @property
+    def version(self) -> str:
+        return self.config.version
+
+    def logits(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
+        """Raw logits in input order (calibration and parity checks need them uncalibrated)."""
+        out = np.zeros((len(texts), len(self.labels)), dtype=np.float32)
+        if not texts:
+            return out
+        encodings = self.tokenizer.encode_batch(list(texts))
+        lengths = [len(e.ids) for e in encodings]
+        for batch in sorted_batches(lengths, batch_size):
+            width = max(lengths[i] for i in batch)
+            ids = np.full((len(batch), width), self.pad_id, dtype=np.int64)
+            mask = np.zeros((len(batch), width), dtype=np.int64)
+            for row, i in enumerate(batch):
+                ids[row, : lengths[i]] = encodings[i].ids
+                mask[row, : lengths[i]] = 1
+            (logits,) = self.session.run(["logits"], {"input_ids": ids, "attention_mask": mask})
+            out[batch] = logits
+        return out
+
+    def probabilities(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
+        return softmax(self.logits(texts, batch_size), self.temperature)
+
+    def predict(self, texts: Sequence[str], batch_size: int = 32) -> list[Prediction]:
+        probs = self.probabilities(texts, batch_size)
+        return [self._to_prediction(row) for row in probs]
+
+    def _to_prediction(self, row: np.ndarray) -> Prediction:
+        top2 = np.argsort(row)[::-1][:2]
+        return Prediction(
+            label=self.labels[int(top2[0])],
+            confidence=float(row[top2[0]]),
+            margin=float(row[top2[0]] - row[top2[1]]),
+            scores={label: float(p) for label, p in zip(self.labels, row, strict=True)},
+        )

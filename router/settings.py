@@ -1,0 +1,69 @@
+"""All configuration, read once from the environment (prefix ``FRONTDESK_``).
+
+Defaults serve a first run on one machine: a SQLite file and an embedded broker, no server to
+install. Production values (Postgres, Redis, keys) go in docker-compose.yml or the environment.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SCOPES_FIXED = ("inbound", "review", "admin")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FRONTDESK_", env_file=".env", extra="ignore")
+
+    database_url: str = "sqlite:///frontdesk.db"
+    # "embedded" = kombu's SQLAlchemy transport on a SQLite file beside the database.
+    broker_url: str = "embedded"
+    model_dir: Path | None = None
+    onnx_threads: int = 1
+
+    # routing policy
+    review_threshold: float = 0.5
+    review_margin: float = 0.2
+    intent_thresholds: dict[str, float] = Field(default_factory=dict)
+
+    # batching
+    batch_size: int = 32
+    batch_flush_interval: float = 0.05
+    # sweeper: messages left 'received' longer than this are enqueued again
+    sweep_after_seconds: float = 30.0
+    sweep_interval_seconds: float = 10.0
+    max_attempts: int = 3
+
+    # queues
+    claim_lease_seconds: float = 300.0
+
+    # HTTP
+    api_keys: dict[str, list[str]] = Field(default_factory=dict)
+    twilio_auth_token: str = ""
+    public_base_url: str | None = None
+    max_body_bytes: int = 1_000_000
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _parse_keys(cls, value: object) -> object:
+        if isinstance(value, str):
+            return json.loads(value) if value.strip() else {}
+        return value
+
+    @property
+    def resolved_broker_url(self) -> str:
+        """The embedded default is a SQLite file beside a SQLite database (or in the working dir)."""
+        if self.broker_url != "embedded":
+            return self.broker_url
+        return "sqla+sqlite:///frontdesk-broker.db"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
