@@ -21,7 +21,7 @@ from models.classifier import Classifier
 from models.corpus import load_corpus, split_corpus
 from models.labels import INTENTS
 
-DEBERTA_V3_BASE = {
+DEBERTA_V3_BASE: dict[str, Any] = {
     "model_type": "deberta-v2",
     "hidden_size": 768,
     "num_hidden_layers": 12,

@@ -59,7 +59,8 @@ def pad_batch(ids: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor, 
 
 
 def _param_groups(model: nn.Module, weight_decay: float) -> list[dict[str, object]]:
-    decay, no_decay = [], []
+    decay: list[nn.Parameter] = []
+    no_decay: list[nn.Parameter] = []
     for name, param in model.named_parameters():
         (no_decay if param.ndim < 2 or "LayerNorm" in name or "norm" in name else decay).append(param)
     return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from models.classifier import Prediction
 from models.corpus import compose_text
+from router.channels.cleaning import clean_subject
 from router.policy import PolicyConfig, decide
 from router.schemas import Channel
 
@@ -55,10 +56,12 @@ def parse_line(line: str) -> ClassifyRequest | str:
 
 
 def model_text(request: ClassifyRequest, clean: Clean | None) -> str:
-    text = request.text
+    """With a channel, the text is cleaned exactly as that channel's adapter cleans it."""
+    text, subject = request.text, request.subject
     if request.channel is not None and clean is not None:
-        text = clean(request.channel, text, request.subject) or text
-    return compose_text(text, request.subject)
+        text = clean(request.channel, text, subject) or text
+        subject = clean_subject(subject)
+    return compose_text(text, subject)
 
 
 def classify_lines(

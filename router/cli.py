@@ -118,14 +118,18 @@ def evaluate_command(
     data: Annotated[Path, typer.Option(help="Labelled JSONL: {text, label, subject?, channel?}.")],
     report: Annotated[Path | None, typer.Option(help="Folder for metrics.json and PNGs.")] = None,
     model: ModelOption = None,
+    clean: Annotated[
+        bool, typer.Option(help="Clean lines that name a channel the way that channel's webhook does.")
+    ] = True,
 ) -> None:
     """Accuracy, macro-F1, per-class scores, confusion matrix, ECE and accuracy at coverage."""
     from models.classifier import Classifier
     from models.evaluation import format_report
     from models.report import evaluate_to_report
+    from router.channels import clean_text
 
     classifier = Classifier(_model_dir(model))
-    metrics = evaluate_to_report(classifier, data, report)
+    metrics = evaluate_to_report(classifier, data, report, clean=clean_text if clean else None)
     typer.echo(format_report(metrics, classifier.labels))
     if report:
         typer.echo(f"\nreport written to {report}")
@@ -152,6 +156,150 @@ def bench_classifier(
 
     result = run_classifier_benchmark(_model_dir(model), out, n_timed=messages)
     typer.echo(json.dumps(result["summary"], indent=2))
+
+
+def _enqueue_for(settings):  # type: ignore[no-untyped-def]
+    from router.enqueue import broker_client, make_enqueuer
+
+    return make_enqueuer(broker_client(settings.resolved_broker_url))
+
+
+@app.command()
+def migrate() -> None:
+    """Create or upgrade the database schema (safe to run from many hosts at once)."""
+    from router.migrate import upgrade_database
+
+    settings = get_settings()
+    upgrade_database(settings.database_url)
+    typer.echo("database is at the latest schema")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address (default FRONTDESK_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default FRONTDESK_PORT).")] = None,
+) -> None:
+    """Run the HTTP API (uvicorn)."""
+    import uvicorn
+
+    from router.api.app import create_app
+    from router.db import session_factory_for_url
+    from router.migrate import upgrade_database
+
+    settings = get_settings()
+    bind = host or settings.host
+    if not settings.api_keys and bind not in ("127.0.0.1", "localhost", "::1"):
+        typer.echo(
+            "no API keys configured (FRONTDESK_API_KEYS): the API is open, so it binds to 127.0.0.1 only",
+            err=True,
+        )
+        bind = "127.0.0.1"
+    elif not settings.api_keys:
+        typer.echo("no API keys configured: the API is open and bound to loopback only", err=True)
+    upgrade_database(settings.database_url)
+    api = create_app(settings, session_factory_for_url(settings.database_url), _enqueue_for(settings))
+    uvicorn.run(api, host=bind, port=port or settings.port, log_level="info", access_log=False)
+
+
+@app.command()
+def worker(
+    concurrency: int = 1,
+    beat: Annotated[
+        bool, typer.Option(help="Also run the periodic sweeper (one per deployment is enough).")
+    ] = True,
+    loglevel: str = "INFO",
+) -> None:
+    """Run a batched classification worker (Celery)."""
+    from router.migrate import upgrade_database
+    from worker.celery_app import create_celery_app
+
+    settings = get_settings()
+    upgrade_database(settings.database_url)
+    celery = create_celery_app(settings)
+    argv = [
+        "worker",
+        f"--concurrency={concurrency}",
+        f"--loglevel={loglevel}",
+        "--without-gossip",
+        "--without-mingle",
+    ]
+    if concurrency == 1:
+        argv.append("--pool=solo")
+    if beat:
+        argv += ["--beat", "--schedule=frontdesk-beat-schedule.db"]
+    celery.worker_main(argv)
+
+
+@app.command("beat")
+def beat_command(loglevel: str = "INFO") -> None:
+    """Run only the periodic sweeper schedule (Celery beat), for deployments with many workers."""
+    from worker.celery_app import create_celery_app
+
+    celery = create_celery_app(get_settings())
+    celery.start(["beat", f"--loglevel={loglevel}", "--schedule=frontdesk-beat-schedule.db"])
+
+
+@app.command()
+def demo(
+    workdir: Annotated[Path, typer.Option(help="Where the demo's SQLite database goes.")] = Path(
+        "frontdesk-demo"
+    ),
+) -> None:
+    """The whole pipeline on the embedded default: SQLite + in-process broker, no server to install."""
+    import logging
+
+    from celery.contrib.testing.worker import start_worker
+    from rich.console import Console
+
+    from router.api.app import create_app
+    from router.db import session_factory_for_url
+    from router.demo import run_demo
+    from router.demo_samples import DEMO_TWILIO_TOKEN
+    from router.enqueue import make_enqueuer
+    from router.migrate import upgrade_database
+    from router.settings import Settings
+    from worker.celery_app import create_celery_app
+
+    logging.basicConfig(level=logging.WARNING)
+    workdir.mkdir(parents=True, exist_ok=True)
+    database = workdir / "frontdesk.db"
+    database.unlink(missing_ok=True)
+    settings = Settings(
+        database_url=f"sqlite:///{database}",
+        broker_url="memory://",
+        twilio_auth_token=DEMO_TWILIO_TOKEN,
+        api_keys={},
+        batch_flush_interval=0.1,
+    )
+    console = Console(width=120)
+    upgrade_database(settings.database_url)
+    session_factory = session_factory_for_url(settings.database_url)
+    celery = create_celery_app(settings)
+    api = create_app(settings, session_factory, make_enqueuer(celery))
+    with start_worker(celery, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+        stored = run_demo(api, session_factory, console)
+    if any(m.decision is None for m in stored):
+        raise typer.Exit(1)
+    console.print(f"database: {database}")
+
+
+@app.command("export-reviewed")
+def export_reviewed(
+    out: Annotated[Path | None, typer.Option(help="Output JSONL (default: stdout).")] = None,
+) -> None:
+    """Write human-reviewed messages as corpus JSONL, ready to add to the training data."""
+    from router import store
+    from router.db import session_factory_for_url
+
+    settings = get_settings()
+    with session_factory_for_url(settings.database_url)() as session:
+        rows = store.list_reviewed_examples(session)
+    lines = "".join(json.dumps(row) + "\n" for row in rows)
+    if out:
+        out.write_text(lines)
+        typer.echo(f"wrote {len(rows)} reviewed examples to {out}", err=True)
+    else:
+        sys.stdout.write(lines)
 
 
 if __name__ == "__main__":

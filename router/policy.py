@@ -7,7 +7,7 @@ the top two intents are close (Rasa's fallback-on-ambiguity); red flags override
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Any, Final
 
 from models.classifier import Prediction
 from router.red_flags import find_red_flag
@@ -40,7 +40,7 @@ def decide(
     config: PolicyConfig | None = None,
 ) -> RoutingDecision:
     config = config or PolicyConfig()
-    base = {
+    base: dict[str, Any] = {
         "message_id": message_id,
         "intent": prediction.label,
         "scores": prediction.scores,

@@ -17,7 +17,9 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def built(tiny_encoder: Path, tiny_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+def built(
+    tiny_encoder: Path, tiny_corpus: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, dict[str, Any]]:
     from models.build import build_model
     from models.training_args import TrainingArguments
 

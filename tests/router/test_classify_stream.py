@@ -24,7 +24,9 @@ def keyword_model(texts: Sequence[str]) -> list[Prediction]:
 
 
 def run(lines: list[str], **kwargs: object) -> list[dict[str, object]]:
-    return [json.loads(out) for out in classify_lines(lines, keyword_model, "v-test", PolicyConfig(), **kwargs)]  # type: ignore[arg-type]
+    return [
+        json.loads(out) for out in classify_lines(lines, keyword_model, "v-test", PolicyConfig(), **kwargs)
+    ]  # type: ignore[arg-type]
 
 
 def test_one_output_per_input_in_order_with_errors_in_place() -> None:
@@ -40,13 +42,21 @@ def test_one_output_per_input_in_order_with_errors_in_place() -> None:
     ]
     out = run(lines)
     assert len(out) == len(lines)
-    assert out[0]["label"] == "billing_inquiry" and out[0]["route"] == "billing" and out[0]["needs_review"] is False
+    assert (
+        out[0]["label"] == "billing_inquiry"
+        and out[0]["route"] == "billing"
+        and out[0]["needs_review"] is False
+    )
     assert "invalid JSON" in str(out[1]["error"])
     assert "empty" in str(out[2]["error"])
     assert "JSON object" in str(out[3]["error"])
     assert "text" in str(out[4]["error"])
     assert out[5] == {"error": "empty line"}
-    assert out[6]["label"] == "appointment_request" and out[6]["needs_review"] is True and out[6]["route"] == "review"
+    assert (
+        out[6]["label"] == "appointment_request"
+        and out[6]["needs_review"] is True
+        and out[6]["route"] == "review"
+    )
     assert "channel" in str(out[7]["error"])
 
 

@@ -1,0 +1,533 @@
+"""Persistence of messages, decisions and reviews: the queries behind the invariants in DESIGN.md.
+
+Transaction contract (the same for every function here and in ``router.queues``): each call is
+one unit of work on the ``Session`` it is given, and works in either of two ways.
+- Session with no open transaction: the function opens one (as a writer: ``BEGIN IMMEDIATE`` on
+  SQLite), commits before returning and rolls back on error, so a returned value is durable.
+  This is how the API uses ``store_inbound``: committed before the 202.
+- Session inside the caller's ``with session.begin():``: the function joins that transaction
+  and only flushes; the caller commits, so several calls can be one atomic step (the sweeper
+  claims stale messages and sends poison ones to review together).
+Readers behave the same way but have nothing to commit. Nothing returned is a live ORM object of
+the session: results are pydantic schemas or frozen dataclasses, safe after the session closes.
+
+Race safety does not depend on there being one worker or one API process:
+- ``store_inbound`` uses ``INSERT ... ON CONFLICT DO NOTHING`` on ``(channel, external_id)``;
+- ``record_decisions`` and ``record_human_label`` lock the message rows (``FOR UPDATE`` on
+  Postgres, the write lock on SQLite) before checking whether a decision is still needed;
+- partial unique indexes back both up: one current decision, one live queue item per message.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Table, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from router.db import read_transaction, write_transaction
+from router.schemas import Channel, Department, InboundMessage, Priority, RoutingDecision, utcnow
+from router.tables import DECIDERS, REVIEW_DEPARTMENT, AuditEvent, Decision, Message, QueueItem, Review
+
+log = logging.getLogger(__name__)
+
+# A message in one of these states still needs its (first) decision.
+UNDECIDED_STATUSES = ("received", "failed")
+
+
+class MessageNotFoundError(LookupError):
+    """No message with that id is stored."""
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    """A stored message with its processing state and current decision (None until decided)."""
+
+    message: InboundMessage
+    status: str
+    attempts: int
+    enqueued_at: datetime | None
+    created_at: datetime
+    decision: RoutingDecision | None
+    decision_id: str | None = None
+    decided_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class PendingMessage:
+    """What the classifier needs of a message that still awaits its decision."""
+
+    id: str
+    channel: str
+    text: str
+    subject: str | None
+    review_reason: str | None
+    attempts: int
+
+
+@dataclass(frozen=True)
+class StaleMessage:
+    """A message the sweeper took: ``attempts`` already counts the enqueue it is about to do."""
+
+    id: str
+    attempts: int
+
+
+def _audit(session: Session, message_id: str | None, event: str, **detail: Any) -> None:
+    """Append an audit row. Callers pass ids, labels and numbers only, never patient text."""
+    session.add(AuditEvent(message_id=message_id, event=event, detail=detail))
+
+
+def _to_inbound(row: Message) -> InboundMessage:
+    return InboundMessage(
+        id=row.id,
+        channel=Channel(row.channel),
+        external_id=row.external_id,
+        received_at=row.received_at,
+        sender_name=row.sender_name,
+        sender_email=row.sender_email,
+        sender_phone=row.sender_phone,
+        subject=row.subject,
+        text=row.text,
+        raw_metadata=dict(row.raw_metadata or {}),
+        review_reason=row.review_reason,
+    )
+
+
+def to_routing_decision(row: Decision) -> RoutingDecision:
+    """The pydantic view of a stored decision."""
+    return RoutingDecision(
+        message_id=row.message_id,
+        intent=row.intent,
+        scores=dict(row.scores or {}),
+        confidence=row.confidence,
+        margin=row.margin,
+        route=Department(row.route),
+        priority=Priority(row.priority),
+        needs_review=row.needs_review,
+        model_version=row.model_version,
+        reason=row.reason,
+        decided_by=row.decided_by,
+    )
+
+
+def _to_stored(row: Message, decision: Decision | None) -> StoredMessage:
+    return StoredMessage(
+        message=_to_inbound(row),
+        status=row.status,
+        attempts=row.attempts,
+        enqueued_at=row.enqueued_at,
+        created_at=row.created_at,
+        decision=to_routing_decision(decision) if decision is not None else None,
+        decision_id=decision.id if decision is not None else None,
+        decided_at=decision.created_at if decision is not None else None,
+    )
+
+
+def store_inbound(session: Session, msg: InboundMessage) -> tuple[str, bool]:
+    """Store a message as 'received'; return ``(id, created)``.
+
+    Idempotent and race-safe: a redelivered webhook (same channel and external id) returns the
+    id stored first and ``False``, even when both deliveries arrive at once on different API
+    processes, because the insert is ``ON CONFLICT DO NOTHING`` and the winner's row is selected
+    afterwards. A new message gets an audit row 'received'. Committed on return.
+    """
+    now = utcnow()
+    values: dict[str, Any] = {
+        "id": msg.id,
+        "channel": msg.channel.value,
+        "external_id": msg.external_id,
+        "received_at": msg.received_at,
+        "sender_name": msg.sender_name,
+        "sender_email": msg.sender_email,
+        "sender_phone": msg.sender_phone,
+        "subject": msg.subject,
+        "text": msg.text,
+        "raw_metadata": msg.raw_metadata,
+        "review_reason": msg.review_reason,
+        "status": "received",
+        "attempts": 0,
+        "enqueued_at": None,
+        "created_at": now,
+        "updated_at": now,
+    }
+    table = cast(Table, Message.__table__)
+    with write_transaction(session):
+        dialect = session.get_bind().dialect.name
+        if dialect == "postgresql":
+            stmt: Any = pg_insert(table).values(values)
+        elif dialect == "sqlite":
+            stmt = sqlite_insert(table).values(values)
+        else:  # pragma: no cover - only the two supported databases
+            raise NotImplementedError(f"store_inbound does not support {dialect}")
+        # RETURNING yields the id only if this statement inserted the row (rowcount of an
+        # INSERT is not reliable across drivers).
+        stmt = stmt.on_conflict_do_nothing(index_elements=["channel", "external_id"]).returning(table.c.id)
+        if session.execute(stmt).scalar_one_or_none() is not None:
+            _audit(session, msg.id, "received", channel=msg.channel.value)
+            return msg.id, True
+        existing = session.scalar(
+            select(Message.id).where(
+                Message.channel == msg.channel.value, Message.external_id == msg.external_id
+            )
+        )
+        if existing is None:  # pragma: no cover - the conflicting row cannot vanish without a delete
+            raise RuntimeError("insert conflicted but the existing message is gone")
+        return existing, False
+
+
+def _lock_messages(session: Session, ids: Iterable[str]) -> dict[str, Message]:
+    """Load and lock message rows, in id order so that two lockers cannot deadlock."""
+    rows = session.scalars(
+        select(Message)
+        .where(Message.id.in_(sorted(set(ids))))
+        .order_by(Message.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return {row.id: row for row in rows}
+
+
+def _current_decision(session: Session, message_id: str) -> Decision | None:
+    return session.scalar(
+        select(Decision).where(Decision.message_id == message_id, Decision.is_current.is_(True))
+    )
+
+
+def _write_decision(session: Session, message: Message, decision: RoutingDecision, now: datetime) -> Decision:
+    """Make ``decision`` the message's current one and put the message in its queue.
+
+    Earlier decisions stay as history (``is_current`` False); a live queue item from an earlier
+    decision is closed first, so the new one is the only live item.
+    """
+    previous = (
+        session.execute(
+            update(Decision)
+            .where(Decision.message_id == message.id, Decision.is_current.is_(True))
+            .values(is_current=False)
+            .returning(Decision.id)
+            .execution_options(synchronize_session=False)
+        )
+        .scalars()
+        .all()
+    )
+    session.execute(
+        update(QueueItem)
+        .where(QueueItem.message_id == message.id, QueueItem.status != "done")
+        .values(status="done", done_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    row = Decision(
+        message_id=message.id,
+        intent=decision.intent,
+        scores=dict(decision.scores),
+        confidence=decision.confidence,
+        margin=decision.margin,
+        route=decision.route.value,
+        priority=decision.priority.value,
+        needs_review=decision.needs_review,
+        model_version=decision.model_version,
+        reason=decision.reason,
+        decided_by=decision.decided_by,
+        is_current=True,
+        created_at=now,
+    )
+    session.add(row)
+    department = REVIEW_DEPARTMENT if decision.needs_review else decision.route.value
+    session.add(
+        QueueItem(
+            message_id=message.id,
+            department=department,
+            priority=decision.priority.value,
+            status="open",
+            created_at=now,
+        )
+    )
+    message.status = "decided"
+    message.updated_at = now
+    session.flush()
+    _audit(
+        session,
+        message.id,
+        "decided",
+        decision_id=row.id,
+        decided_by=decision.decided_by,
+        intent=decision.intent,
+        route=decision.route.value,
+        queue=department,
+        priority=decision.priority.value,
+        confidence=decision.confidence,
+        reason=decision.reason,
+        model_version=decision.model_version,
+        superseded=list(previous),
+    )
+    return row
+
+
+def record_decisions(session: Session, decisions: Sequence[RoutingDecision]) -> int:
+    """Write a batch of decisions in one transaction; return how many were written.
+
+    For each message still undecided, the decision becomes its current one, the message becomes
+    'decided' and a queue item opens in ``decision.route`` (in 'review' when ``needs_review``).
+    Idempotent: a model/rule decision for a message that already has one is skipped, so a batch
+    redelivered after a worker crash, or run by two workers at once, writes one decision per
+    message. A human decision always supersedes the current one (unless it is the same human
+    verdict again). Decisions for unknown message ids are skipped with a warning rather than
+    failing the whole batch. All or nothing: on error none of the batch is written.
+    """
+    for decision in decisions:
+        if decision.decided_by not in DECIDERS:
+            raise ValueError(f"decided_by must be one of {DECIDERS}, not {decision.decided_by!r}")
+    if not decisions:
+        return 0
+    written = 0
+    now = utcnow()
+    with write_transaction(session):
+        messages = _lock_messages(session, (d.message_id for d in decisions))
+        for decision in decisions:
+            message = messages.get(decision.message_id)
+            if message is None:
+                log.warning("decision for unknown message %s skipped", decision.message_id)
+                continue
+            if message.status not in UNDECIDED_STATUSES:
+                if decision.decided_by != "human":
+                    continue
+                current = _current_decision(session, message.id)
+                if (
+                    current is not None
+                    and current.decided_by == "human"
+                    and current.intent == decision.intent
+                    and current.route == decision.route.value
+                ):
+                    continue
+            _write_decision(session, message, decision, now)
+            written += 1
+    return written
+
+
+def record_human_label(
+    session: Session, message_id: str, label: str, reviewer: str, route: Department
+) -> RoutingDecision:
+    """Apply a reviewer's label: the message is routed to ``route`` and the label kept for training.
+
+    In one transaction: the live queue item (normally the review item) is closed, a new current
+    decision ``decided_by='human'`` is written (earlier decisions stay as history), a ``reviews``
+    row is added, a queue item opens in ``route``, and the audit log records it. The priority and
+    model version of the decision being corrected are carried over, so an urgent message stays
+    urgent and the correction is attributable to a model. Raises :class:`MessageNotFoundError`
+    for an unknown id and ``ValueError`` for ``route='review'``.
+    """
+    route = Department(route)
+    if route == Department.review:
+        raise ValueError("a reviewed message must be routed to a department, not back to review")
+    now = utcnow()
+    with write_transaction(session):
+        message = _lock_messages(session, [message_id]).get(message_id)
+        if message is None:
+            raise MessageNotFoundError(message_id)
+        previous = _current_decision(session, message_id)
+        decision = RoutingDecision(
+            message_id=message_id,
+            intent=label,
+            scores={label: 1.0},
+            confidence=1.0,
+            margin=1.0,
+            route=route,
+            priority=Priority(previous.priority) if previous is not None else Priority.normal,
+            needs_review=False,
+            model_version=previous.model_version if previous is not None else None,
+            reason="human",
+            decided_by="human",
+        )
+        session.add(Review(message_id=message_id, label=label, reviewer=reviewer, created_at=now))
+        _write_decision(session, message, decision, now)
+        _audit(
+            session,
+            message_id,
+            "human_label",
+            label=label,
+            reviewer=reviewer,
+            route=route.value,
+            previous_intent=previous.intent if previous is not None else None,
+        )
+    return decision
+
+
+def _sweepable(older_than: datetime) -> Any:
+    """Still 'received', and last enqueued (or, if never marked enqueued, stored) before the cutoff.
+
+    A message whose ``enqueued_at`` is null was enqueued by the API right after it was stored
+    (which does not mark it), so its age counts from ``created_at``; otherwise every sweep would
+    re-enqueue every message that arrived in the last few seconds.
+    """
+    return (Message.status == "received") & (
+        func.coalesce(Message.enqueued_at, Message.created_at) < older_than
+    )
+
+
+def messages_to_sweep(session: Session, older_than: datetime, limit: int) -> list[str]:
+    """Ids of messages still 'received' whose last enqueue is older than ``older_than`` (or never).
+
+    Oldest first. Read-only: two sweepers may both see an id; enqueueing twice is harmless
+    because ``record_decisions`` is idempotent. Use :func:`claim_stale_messages` to also
+    spread the work between sweepers.
+    """
+    with read_transaction(session):
+        return list(
+            session.scalars(
+                select(Message.id)
+                .where(_sweepable(older_than))
+                .order_by(Message.received_at, Message.id)
+                .limit(limit)
+            )
+        )
+
+
+def mark_enqueued(session: Session, ids: Sequence[str]) -> None:
+    """Record that ``ids`` were (re-)enqueued now: ``enqueued_at=now``, ``attempts += 1``.
+
+    ``attempts`` is what lets the worker give up on a poison message after
+    ``Settings.max_attempts`` and route it to review instead. Committed on return.
+    """
+    if not ids:
+        return
+    now = utcnow()
+    with write_transaction(session):
+        session.execute(
+            update(Message)
+            .where(Message.id.in_(list(ids)))
+            .values(enqueued_at=now, attempts=Message.attempts + 1, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def claim_stale_messages(session: Session, older_than: datetime, limit: int) -> list[StaleMessage]:
+    """Take what :func:`messages_to_sweep` would return and mark it enqueued, atomically.
+
+    Sweepers on several hosts get disjoint messages: on Postgres the rows are taken with
+    ``FOR UPDATE SKIP LOCKED``; on SQLite the write lock serialises the sweepers. Returned
+    ``attempts`` include this enqueue, so ``attempts > max_attempts`` means "give up". The caller
+    enqueues after the transaction commits (a crash in between costs one sweep interval).
+    """
+    now = utcnow()
+    with write_transaction(session):
+        rows = session.execute(
+            select(Message.id, Message.attempts)
+            .where(_sweepable(older_than))
+            .order_by(Message.received_at, Message.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        ).all()
+        ids = [row.id for row in rows]
+        if ids:
+            session.execute(
+                update(Message)
+                .where(Message.id.in_(ids))
+                .values(enqueued_at=now, attempts=Message.attempts + 1, updated_at=now)
+                .execution_options(synchronize_session=False)
+            )
+    return [StaleMessage(id=row.id, attempts=row.attempts + 1) for row in rows]
+
+
+def mark_failed(session: Session, message_id: str, reason: str) -> None:
+    """Record in the audit log that classifying this message failed (a poison message).
+
+    The status deliberately stays 'received' (undecided): the caller then writes a review
+    decision with :func:`record_decisions`, and if it dies before doing so the sweeper still
+    finds the message, so it cannot end up with no decision (invariant 1). ``reason`` must not
+    contain patient text (an exception class name or 'max_attempts' is right).
+    Raises :class:`MessageNotFoundError` for an unknown id.
+    """
+    with write_transaction(session):
+        message = session.get(Message, message_id)
+        if message is None:
+            raise MessageNotFoundError(message_id)
+        _audit(session, message_id, "failed", reason=reason, attempts=message.attempts)
+
+
+def _load_with_decisions(session: Session, ids: Sequence[str]) -> dict[str, StoredMessage]:
+    rows = session.execute(
+        select(Message, Decision)
+        .outerjoin(Decision, (Decision.message_id == Message.id) & Decision.is_current.is_(True))
+        .where(Message.id.in_(list(ids)))
+    ).all()
+    return {message.id: _to_stored(message, decision) for message, decision in rows}
+
+
+def get_message(session: Session, message_id: str) -> StoredMessage | None:
+    """The message with its status and current decision, or None if no such id."""
+    with read_transaction(session):
+        return _load_with_decisions(session, [message_id]).get(message_id)
+
+
+def get_messages(session: Session, ids: Sequence[str]) -> list[StoredMessage]:
+    """Several messages in the order of ``ids`` (duplicates once, unknown ids left out)."""
+    if not ids:
+        return []
+    with read_transaction(session):
+        found = _load_with_decisions(session, ids)
+    return [found[i] for i in dict.fromkeys(ids) if i in found]
+
+
+def pending_messages(session: Session, ids: Sequence[str]) -> list[PendingMessage]:
+    """Of ``ids``, the messages that still need a decision, in the order given (once each).
+
+    The worker loads its batch with this, so a redelivered batch does no model work for
+    messages already decided.
+    """
+    if not ids:
+        return []
+    with read_transaction(session):
+        rows = session.execute(
+            select(
+                Message.id,
+                Message.channel,
+                Message.text,
+                Message.subject,
+                Message.review_reason,
+                Message.attempts,
+            ).where(Message.id.in_(list(ids)), Message.status.in_(UNDECIDED_STATUSES))
+        ).all()
+    found = {row.id: PendingMessage(*row) for row in rows}
+    return [found[i] for i in dict.fromkeys(ids) if i in found]
+
+
+def list_reviewed_examples(session: Session) -> list[dict[str, Any]]:
+    """Reviewed messages as training examples: ``{"text", "label", "channel", "subject"?}``.
+
+    One example per message, with the latest reviewer label; oldest review first, so exports
+    are stable. The corpus format of ``frontdesk export-reviewed`` (``subject`` only when set).
+    """
+    with read_transaction(session):
+        rows = session.execute(
+            select(Review.label, Message.id, Message.text, Message.channel, Message.subject)
+            .join(Message, Message.id == Review.message_id)
+            .order_by(Review.created_at, Review.id)
+        ).all()
+    examples: dict[str, dict[str, Any]] = {}
+    for label, message_id, text, channel, subject in rows:
+        example: dict[str, Any] = {"text": text, "label": label, "channel": channel}
+        if subject is not None:
+            example["subject"] = subject
+        if message_id in examples:
+            examples[message_id].update(example)
+        else:
+            examples[message_id] = example
+    return list(examples.values())
+
+
+def audit_events(session: Session, message_id: str) -> list[tuple[str, dict[str, Any]]]:
+    """The audit trail of one message as ``(event, detail)``, oldest first."""
+    with read_transaction(session):
+        rows = session.execute(
+            select(AuditEvent.event, AuditEvent.detail)
+            .where(AuditEvent.message_id == message_id)
+            .order_by(AuditEvent.created_at, AuditEvent.id)
+        ).all()
+    return [(event, dict(detail or {})) for event, detail in rows]

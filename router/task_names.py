@@ -1,0 +1,8 @@
+"""Celery task names: the only link between the router (which enqueues) and the worker.
+
+The router sends by name (``send_task``) so that it never imports the worker package.
+"""
+
+CLASSIFY_TASK = "frontdesk.classify"
+SWEEP_TASK = "frontdesk.sweep"
+QUEUE_NAME = "frontdesk"

@@ -1,0 +1,71 @@
+"""The Celery application and its two tasks: batched classification and the periodic sweep.
+
+celery-batches pitfalls designed around here:
+- it only sees what the worker has prefetched, so ``worker_prefetch_multiplier`` × concurrency
+  must exceed the batch size or batches never fill;
+- it acks a batch even when the task raised, and has no retries: the database, not the broker,
+  records what is still to do, and the sweeper re-enqueues it.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from celery import Celery
+from celery_batches import Batches, SimpleRequest
+
+from router.enqueue import make_enqueuer
+from router.settings import Settings
+from router.task_names import CLASSIFY_TASK, QUEUE_NAME, SWEEP_TASK
+from worker.context import WorkerContext
+from worker.processing import process_batch
+from worker.sweeper import sweep
+
+log = logging.getLogger(__name__)
+
+
+def create_celery_app(settings: Settings, context: WorkerContext | None = None) -> Celery:
+    app = Celery("frontdesk", broker=settings.resolved_broker_url, set_as_current=False)
+    app.conf.update(
+        task_default_queue=QUEUE_NAME,
+        task_ignore_result=True,
+        task_acks_late=True,
+        worker_prefetch_multiplier=max(4, settings.batch_size * 4),
+        worker_hijack_root_logger=False,
+        broker_connection_retry_on_startup=True,
+        broker_connection_retry=True,
+        broker_connection_max_retries=None,
+        worker_cancel_long_running_tasks_on_connection_loss=True,
+        beat_schedule={
+            "sweep": {"task": SWEEP_TASK, "schedule": settings.sweep_interval_seconds},
+        },
+    )
+    ctx = context or WorkerContext(settings)
+    enqueue = make_enqueuer(app)
+
+    @app.task(
+        name=CLASSIFY_TASK,
+        base=Batches,
+        flush_every=settings.batch_size,
+        flush_interval=settings.batch_flush_interval,
+        acks_late=True,
+    )
+    def classify(requests: list[SimpleRequest]) -> None:
+        ids = [str(request.args[0]) for request in requests if request.args]
+        outcome = process_batch(ids, ctx)
+        log.info(
+            "batch of %d: decided %d, skipped %d, failed %d",
+            len(ids),
+            outcome.decided,
+            outcome.skipped,
+            len(outcome.failed),
+        )
+
+    @app.task(name=SWEEP_TASK, ignore_result=True)
+    def sweep_task() -> dict[str, Any]:
+        outcome = sweep(ctx, enqueue)
+        return {"requeued": outcome.requeued, "sent_to_review": outcome.sent_to_review}
+
+    app.frontdesk_context = ctx
+    return app
