@@ -158,6 +158,60 @@ def bench_classifier(
     typer.echo(json.dumps(result["summary"], indent=2))
 
 
+@bench_app.command("pipeline")
+def bench_pipeline(
+    messages: int = 2000,
+    latency_seconds: float = 20.0,
+    batch_size: int = 32,
+    flush_interval: float = 0.05,
+    onnx_threads: int = 2,
+    postgres_url: str = "postgresql+psycopg://postgres@127.0.0.1:5432/test",
+    redis_url: str = "redis://127.0.0.1:6379/14",
+    out: Path = Path("bench/results"),
+) -> None:
+    """Webhooks over HTTP into real Redis + Postgres, a real worker; against the raw classifier."""
+    from router.pipeline_bench import PipelineBenchConfig, run_pipeline_benchmark
+
+    config = PipelineBenchConfig(
+        postgres_url=postgres_url,
+        redis_url=redis_url,
+        messages=messages,
+        latency_seconds=latency_seconds,
+        batch_size=batch_size,
+        flush_interval=flush_interval,
+        onnx_threads=onnx_threads,
+    )
+    result = run_pipeline_benchmark(config, out, Path("bench/.runs"))
+    typer.echo(
+        json.dumps({k: result[k] for k in ("throughput", "latency_at_half_rate", "worker_rss_mb")}, indent=2)
+    )
+
+
+@app.command("tune-policy")
+def tune_policy(
+    model: ModelOption = None,
+    max_clear_review: float = 0.10,
+    out: Path = Path("bench/results/policy.json"),
+) -> None:
+    """Pick the review threshold and margin on the dev set; writes the whole trade-off grid."""
+    import numpy as np
+
+    from models.classifier import Classifier
+    from models.corpus import load_corpus, split_corpus
+    from models.labels import INTENTS
+    from router.policy_tuning import choose_defaults, tradeoff_grid, write_tuning
+
+    classifier = Classifier(_model_dir(model))
+    _, dev = split_corpus(load_corpus())
+    probs = classifier.probabilities([e.model_text for e in dev])
+    truth = np.array([INTENTS.index(e.label) for e in dev])
+    hard = np.array([e.hard is not None for e in dev])
+    rows = tradeoff_grid(probs, truth, hard)
+    chosen = choose_defaults(rows, max_clear_review)
+    write_tuning(rows, chosen, out)
+    typer.echo(json.dumps(chosen, indent=2))
+
+
 def _enqueue_for(settings):  # type: ignore[no-untyped-def]
     from router.enqueue import broker_client, make_enqueuer
 

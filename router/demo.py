@@ -30,16 +30,10 @@ class DemoRow:
 
 
 def post_sample(client: TestClient, sample: SampleWebhook) -> str:
-    if isinstance(sample.body, bytes):
-        response = client.post(
-            sample.path, content=sample.body, headers={"content-type": sample.content_type}
-        )
-    elif sample.content_type == "application/json":
-        response = client.post(sample.path, json=sample.body)
-    else:
-        form = dict(sample.body)
-        signature = form.pop("__signature__")
-        response = client.post(sample.path, data=form, headers={"x-twilio-signature": signature})
+    request = sample.request
+    response = client.post(
+        request.path, headers=request.headers, content=request.content, json=request.json, data=request.form
+    )
     response.raise_for_status()
     return str(response.json()["id"])
 
@@ -71,7 +65,9 @@ def run_demo(
     for row in rows:
         decision = by_id[row.message_id].decision
         if decision is None:
-            table.add_row(row.sample.path.rsplit("/", 1)[-1], row.sample.label, "(undecided)", "", "", "", "")
+            table.add_row(
+                row.sample.request.path.rsplit("/", 1)[-1], row.sample.label, "(undecided)", "", "", "", ""
+            )
             continue
         table.add_row(
             by_id[row.message_id].message.channel.value,

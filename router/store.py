@@ -531,3 +531,25 @@ def audit_events(session: Session, message_id: str) -> list[tuple[str, dict[str,
             .order_by(AuditEvent.created_at, AuditEvent.id)
         ).all()
     return [(event, dict(detail or {})) for event, detail in rows]
+
+
+def status_counts(session: Session) -> dict[str, int]:
+    """Messages per status: what benchmarks and fault tests watch to know the pipeline drained."""
+    with read_transaction(session):
+        rows = session.execute(select(Message.status, func.count()).group_by(Message.status)).all()
+    return {status: int(count) for status, count in rows}
+
+
+def decision_latencies(session: Session, ids: Sequence[str]) -> list[float]:
+    """Seconds from a message's arrival (row created) to its first decision, for decided ``ids``."""
+    first: dict[str, tuple[datetime, datetime]] = {}
+    with read_transaction(session):
+        rows = session.execute(
+            select(Message.id, Message.created_at, Decision.created_at)
+            .join(Decision, Decision.message_id == Message.id)
+            .where(Message.id.in_(list(ids)))
+        ).all()
+    for message_id, created, decided in rows:
+        if message_id not in first or decided < first[message_id][1]:
+            first[message_id] = (created, decided)
+    return [(decided - created).total_seconds() for created, decided in first.values()]

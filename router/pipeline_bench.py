@@ -1,0 +1,202 @@
+"""``frontdesk bench pipeline``: webhooks over HTTP into real Redis + Postgres, decided by a real worker.
+
+Measured in one run, on one machine: sustained end-to-end messages per second (first webhook to
+last decision, all four channels), webhook-to-decision latency percentiles at half that rate,
+worker memory before and after, and the raw classifier's throughput on the same texts with the
+same thread count. The ratio of the two throughputs is what the queue, the database and the HTTP
+layer cost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from uuid import uuid4
+
+import httpx
+import numpy as np
+from sqlalchemy import create_engine, make_url, text
+from sqlalchemy.pool import NullPool
+
+from models.classifier import Classifier
+from router import store
+from router.db import session_factory_for_url
+from router.local_stack import LocalStack, rss_mb, wait_until
+from router.migrate import upgrade_database
+from router.webhook_payloads import WebhookRequest, request_for
+
+
+@dataclass
+class PipelineBenchConfig:
+    postgres_url: str = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+    redis_url: str = "redis://127.0.0.1:6379/14"
+    messages: int = 2000
+    latency_seconds: float = 20.0
+    concurrency: int = 32
+    onnx_threads: int = 2
+    batch_size: int = 32
+    flush_interval: float = 0.05
+
+
+async def post_requests(base_url: str, requests: Sequence[WebhookRequest], concurrency: int) -> list[int]:
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=base_url, timeout=60.0, limits=limits) as client:
+        gate = asyncio.Semaphore(concurrency)
+
+        async def one(request: WebhookRequest) -> int:
+            async with gate:
+                response = await client.post(
+                    request.path,
+                    headers=request.headers,
+                    content=request.content,
+                    json=request.json,
+                    data=request.form,
+                )
+                return response.status_code
+
+        return list(await asyncio.gather(*(one(r) for r in requests)))
+
+
+async def post_at_rate(base_url: str, requests: Sequence[WebhookRequest], rate: float) -> list[int]:
+    """One request every 1/rate seconds, each in its own task, so a slow answer does not slow the rate."""
+    async with httpx.AsyncClient(base_url=base_url, timeout=60.0) as client:
+        started = time.perf_counter()
+        tasks = []
+        for i, request in enumerate(requests):
+            delay = started + i / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(
+                asyncio.create_task(
+                    client.post(
+                        request.path,
+                        headers=request.headers,
+                        content=request.content,
+                        json=request.json,
+                        data=request.form,
+                    )
+                )
+            )
+        return [r.status_code for r in await asyncio.gather(*tasks)]
+
+
+def fresh_postgres_database(server_url: str) -> tuple[str, Any]:
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    name = f"frontdesk_bench_{uuid4().hex[:10]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return make_url(server_url).set(database=name).render_as_string(hide_password=False), drop
+
+
+def bench_texts(n: int) -> list[str]:
+    from models.corpus import load_corpus, split_corpus
+
+    _, dev = split_corpus(load_corpus())
+    texts = [e.text for e in dev]
+    return [texts[i % len(texts)] for i in range(n)]
+
+
+def raw_classifier_throughput(texts: Sequence[str], threads: int, batch_size: int) -> float:
+    classifier = Classifier(threads=threads)
+    classifier.predict(texts[:64], batch_size=batch_size)
+    started = time.perf_counter()
+    classifier.predict(texts, batch_size=batch_size)
+    return len(texts) / (time.perf_counter() - started)
+
+
+def run_pipeline_benchmark(config: PipelineBenchConfig, out_dir: Path, workdir: Path) -> dict[str, Any]:
+    import redis
+
+    redis.Redis.from_url(config.redis_url).flushdb()
+    database_url, drop_database = fresh_postgres_database(config.postgres_url)
+    upgrade_database(database_url)
+    sessions = session_factory_for_url(database_url)
+    texts = bench_texts(config.messages)
+    latency_n = int(config.latency_seconds * 200)
+    env = {
+        "FRONTDESK_ONNX_THREADS": str(config.onnx_threads),
+        "FRONTDESK_BATCH_SIZE": str(config.batch_size),
+        "FRONTDESK_BATCH_FLUSH_INTERVAL": str(config.flush_interval),
+    }
+    try:
+        with LocalStack(database_url, config.redis_url, workdir, extra_env=env) as stack:
+            stack.start_api()
+            worker = stack.start_worker()
+
+            def make(i: int, text_: str) -> WebhookRequest:
+                return request_for(i, text_, uuid4().hex, "bench-inbound", stack.twilio_token, stack.base_url)
+
+            def decided() -> int:
+                with sessions() as session:
+                    return store.status_counts(session).get("decided", 0)
+
+            # warm-up: the worker loads its model on the first batch
+            warm = [make(i, t) for i, t in enumerate(texts[:64])]
+            asyncio.run(post_requests(stack.base_url, warm, config.concurrency))
+            wait_until(lambda: decided() >= len(warm), 120, "warm-up not decided")
+            rss_start = rss_mb(worker.pid)
+
+            requests = [make(i, t) for i, t in enumerate(texts)]
+            started = time.perf_counter()
+            statuses = asyncio.run(post_requests(stack.base_url, requests, config.concurrency))
+            post_seconds = time.perf_counter() - started
+            wait_until(lambda: decided() >= len(warm) + len(requests), 600, "load not decided", every=0.02)
+            e2e_seconds = time.perf_counter() - started
+            e2e_rate = len(requests) / e2e_seconds
+
+            rate = e2e_rate / 2
+            latency_requests = [
+                make(i, texts[i % len(texts)])
+                for i in range(min(latency_n, int(rate * config.latency_seconds)))
+            ]
+            before = decided()
+            latency_statuses = asyncio.run(post_at_rate(stack.base_url, latency_requests, rate))
+            wait_until(lambda: decided() >= before + len(latency_requests), 300, "latency phase not decided")
+            rss_end = rss_mb(worker.pid)
+            with sessions() as session:
+                all_ids = [
+                    r[0] for r in session.execute(text("SELECT id FROM messages ORDER BY created_at")).all()
+                ]
+                latency_ids = all_ids[-len(latency_requests) :]
+                latencies = np.array(store.decision_latencies(session, latency_ids)) * 1000
+    finally:
+        drop_database()
+
+    raw = raw_classifier_throughput(texts, config.onnx_threads, config.batch_size)
+    result = {
+        "config": config.__dict__,
+        "machine": {"cpu_count": os.cpu_count()},
+        "throughput": {
+            "messages": len(requests),
+            "http_errors": sum(s != 202 for s in statuses),
+            "post_seconds": post_seconds,
+            "end_to_end_seconds": e2e_seconds,
+            "end_to_end_messages_per_s": e2e_rate,
+            "raw_classifier_messages_per_s": raw,
+            "ratio_end_to_end_to_raw": e2e_rate / raw,
+        },
+        "latency_at_half_rate": {
+            "rate_messages_per_s": rate,
+            "messages": len(latency_requests),
+            "http_errors": sum(s != 202 for s in latency_statuses),
+            "p50_ms": float(np.percentile(latencies, 50)),
+            "p95_ms": float(np.percentile(latencies, 95)),
+            "p99_ms": float(np.percentile(latencies, 99)),
+        },
+        "worker_rss_mb": {"after_warmup": rss_start, "end": rss_end},
+    }
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "pipeline.json").write_text(json.dumps(result, indent=2) + "\n")
+    return result
