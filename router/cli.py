@@ -215,7 +215,7 @@ def tune_policy(
 def _enqueue_for(settings):  # type: ignore[no-untyped-def]
     from router.enqueue import broker_client, make_enqueuer
 
-    return make_enqueuer(broker_client(settings.resolved_broker_url))
+    return make_enqueuer(broker_client(settings.resolved_broker_url, settings.queue_name), settings.queue_name)
 
 
 @app.command()
@@ -329,7 +329,7 @@ def demo(
     upgrade_database(settings.database_url)
     session_factory = session_factory_for_url(settings.database_url)
     celery = create_celery_app(settings)
-    api = create_app(settings, session_factory, make_enqueuer(celery))
+    api = create_app(settings, session_factory, make_enqueuer(celery, settings.queue_name))
     with start_worker(celery, pool="solo", perform_ping_check=False, shutdown_timeout=10):
         stored = run_demo(api, session_factory, console)
     if any(m.decision is None for m in stored):

@@ -11,6 +11,7 @@ run alongside the single writer.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -61,6 +62,21 @@ def _install_sqlite_hooks(engine: Engine) -> None:
             conn.exec_driver_sql("BEGIN")
 
 
+class _NoRowLogging(logging.Filter):
+    """Drops SQLAlchemy's DEBUG "Row %r" records: fetched rows hold patient text (invariant 3)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (isinstance(record.msg, str) and record.msg.endswith("Row %r"))
+
+
+def _without_patient_data_in_logs(engine: Engine) -> Engine:
+    logger = getattr(engine, "logger", None)
+    logger = getattr(logger, "logger", logger)  # echo=True wraps the logger in an InstanceLogger
+    if isinstance(logger, logging.Logger) and not any(isinstance(f, _NoRowLogging) for f in logger.filters):
+        logger.addFilter(_NoRowLogging())
+    return engine
+
+
 def make_engine(url: str, *, echo: bool = False, **kwargs: Any) -> Engine:
     """Create an engine for ``url`` with the settings this service relies on.
 
@@ -68,17 +84,19 @@ def make_engine(url: str, *, echo: bool = False, **kwargs: Any) -> Engine:
     (see the module docstring). Postgres: ``pool_pre_ping`` so a restarted server costs one
     retry, not an error; the default READ COMMITTED isolation is assumed by ``router.store``
     (its ON CONFLICT + SELECT pattern needs each statement to see rows committed meanwhile).
-    Extra keyword arguments go to :func:`sqlalchemy.create_engine`.
+    Extra keyword arguments go to :func:`sqlalchemy.create_engine`. Statement parameters and fetched
+    rows are patient data, so they never reach the logs, even with SQLAlchemy's loggers at DEBUG.
     """
+    kwargs.setdefault("hide_parameters", True)
     if is_sqlite(url):
         connect_args = dict(kwargs.pop("connect_args", {}))
         connect_args.setdefault("check_same_thread", False)
         connect_args.setdefault("timeout", SQLITE_BUSY_TIMEOUT_MS / 1000)
         engine = create_engine(url, echo=echo, connect_args=connect_args, **kwargs)
         _install_sqlite_hooks(engine)
-        return engine
+        return _without_patient_data_in_logs(engine)
     kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(url, echo=echo, **kwargs)
+    return _without_patient_data_in_logs(create_engine(url, echo=echo, **kwargs))
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

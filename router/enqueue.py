@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from router.task_names import CLASSIFY_TASK, QUEUE_NAME
+from router.task_names import CLASSIFY_TASK, DEFAULT_QUEUE
 
 log = logging.getLogger(__name__)
 
@@ -20,7 +20,7 @@ class TaskSender(Protocol):
     def send_task(self, name: str, args: list[Any] | None = None, **options: Any) -> Any: ...
 
 
-def broker_client(broker_url: str) -> TaskSender:
+def broker_client(broker_url: str, queue: str = DEFAULT_QUEUE) -> TaskSender:
     """A publish-only Celery client that fails fast when the broker is unreachable."""
     from celery import Celery
 
@@ -29,20 +29,20 @@ def broker_client(broker_url: str) -> TaskSender:
         broker_connection_timeout=1.0,
         broker_connection_retry=False,
         broker_connection_max_retries=0,
-        task_default_queue=QUEUE_NAME,
+        task_default_queue=queue,
         broker_transport_options={"socket_connect_timeout": 1.0, "socket_timeout": 2.0, "max_retries": 0},
     )
     return client
 
 
-def make_enqueuer(sender: TaskSender) -> Callable[[list[str]], int]:
+def make_enqueuer(sender: TaskSender, queue: str = DEFAULT_QUEUE) -> Callable[[list[str]], int]:
     """A function that enqueues ids for classification and returns how many were handed over."""
 
     def enqueue(message_ids: list[str]) -> int:
         sent = 0
         for message_id in message_ids:
             try:
-                sender.send_task(CLASSIFY_TASK, args=[message_id], queue=QUEUE_NAME, retry=False)
+                sender.send_task(CLASSIFY_TASK, args=[message_id], queue=queue, retry=False)
                 sent += 1
             except Exception as exc:  # broker down: the sweeper will enqueue it again
                 log.warning(

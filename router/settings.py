@@ -22,6 +22,8 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///frontdesk.db"
     # "embedded" = kombu's SQLAlchemy transport on a SQLite file beside the database.
     broker_url: str = "embedded"
+    # one broker can serve several practices (or test runs) with a queue each
+    queue_name: str = "frontdesk"
     model_dir: Path | None = None
     onnx_threads: int = 1
 

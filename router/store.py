@@ -130,6 +130,21 @@ def _to_stored(row: Message, decision: Decision | None) -> StoredMessage:
     )
 
 
+def _storable(value: Any) -> Any:
+    """NUL replaced by U+FFFD in strings, dict keys and lists: Postgres text and JSON refuse NUL.
+
+    Replaced rather than dropped, so two external ids differing only there still differ; on both
+    dialects alike, so a message is stored the same whichever database the practice runs.
+    """
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {_storable(k): _storable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_storable(v) for v in value]
+    return value
+
+
 def store_inbound(session: Session, msg: InboundMessage) -> tuple[str, bool]:
     """Store a message as 'received'; return ``(id, created)``.
 
@@ -157,6 +172,7 @@ def store_inbound(session: Session, msg: InboundMessage) -> tuple[str, bool]:
         "created_at": now,
         "updated_at": now,
     }
+    values = {name: _storable(value) for name, value in values.items()}
     table = cast(Table, Message.__table__)
     with write_transaction(session):
         dialect = session.get_bind().dialect.name
@@ -174,7 +190,7 @@ def store_inbound(session: Session, msg: InboundMessage) -> tuple[str, bool]:
             return msg.id, True
         existing = session.scalar(
             select(Message.id).where(
-                Message.channel == msg.channel.value, Message.external_id == msg.external_id
+                Message.channel == msg.channel.value, Message.external_id == values["external_id"]
             )
         )
         if existing is None:  # pragma: no cover - the conflicting row cannot vanish without a delete

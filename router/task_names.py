@@ -5,4 +5,4 @@ The router sends by name (``send_task``) so that it never imports the worker pac
 
 CLASSIFY_TASK = "frontdesk.classify"
 SWEEP_TASK = "frontdesk.sweep"
-QUEUE_NAME = "frontdesk"
+DEFAULT_QUEUE = "frontdesk"  # FRONTDESK_QUEUE_NAME overrides it, e.g. one queue per practice

@@ -17,7 +17,7 @@ from celery_batches import Batches, SimpleRequest
 
 from router.enqueue import make_enqueuer
 from router.settings import Settings
-from router.task_names import CLASSIFY_TASK, QUEUE_NAME, SWEEP_TASK
+from router.task_names import CLASSIFY_TASK, SWEEP_TASK
 from worker.context import WorkerContext
 from worker.processing import process_batch
 from worker.sweeper import sweep
@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 def create_celery_app(settings: Settings, context: WorkerContext | None = None) -> Celery:
     app = Celery("frontdesk", broker=settings.resolved_broker_url, set_as_current=False)
     app.conf.update(
-        task_default_queue=QUEUE_NAME,
+        task_default_queue=settings.queue_name,
         task_ignore_result=True,
         task_acks_late=True,
         worker_prefetch_multiplier=max(4, settings.batch_size * 4),
@@ -38,11 +38,15 @@ def create_celery_app(settings: Settings, context: WorkerContext | None = None) 
         broker_connection_max_retries=None,
         worker_cancel_long_running_tasks_on_connection_loss=True,
         beat_schedule={
-            "sweep": {"task": SWEEP_TASK, "schedule": settings.sweep_interval_seconds},
+            "sweep": {
+                "task": SWEEP_TASK,
+                "schedule": settings.sweep_interval_seconds,
+                "options": {"queue": settings.queue_name},
+            },
         },
     )
     ctx = context or WorkerContext(settings)
-    enqueue = make_enqueuer(app)
+    enqueue = make_enqueuer(app, settings.queue_name)
 
     @app.task(
         name=CLASSIFY_TASK,

@@ -36,6 +36,27 @@ _MAX_EXTERNAL_ID = 255
 _MAX_NAME = 200
 _ADDR_SPEC = re.compile(r"^[^@\s<>]+@[^@\s<>]+$")
 _MD_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!>|])")
+# The stdlib's header parser costs ~10 µs per byte, again on every access: a 1 MB From or
+# Content-Type (or many parts with long ones) would pin a CPU for minutes. The headers read here
+# are short in real mail, so their size is checked on the raw bytes before anything is parsed.
+_PARSED_FIELD = re.compile(
+    rb"(?:\A|(?<=[\r\n]))(?i:from|subject|message-id|date|in-reply-to|"
+    rb"content-type|content-disposition|content-transfer-encoding)[ \t]*:"
+)
+_FIELD_END = re.compile(rb"\r\n(?![ \t])|\n(?![ \t])|\r(?![\n \t])")
+_MAX_PARSED_FIELD = 8_192
+_MAX_PARSED_FIELDS_TOTAL = 65_536
+
+
+def _check_header_sizes(raw: bytes) -> None:
+    total = 0
+    for match in _PARSED_FIELD.finditer(raw):
+        end = _FIELD_END.search(raw, match.end())
+        size = (end.start() if end else len(raw)) - match.start()
+        total += size
+        if size > _MAX_PARSED_FIELD or total > _MAX_PARSED_FIELDS_TOTAL:
+            name = match.group().rstrip(b": \t").decode("ascii").title()
+            raise ChannelPayloadError(f"email header {name} is too large")
 
 
 def _desurrogate(text: str) -> str:
@@ -223,6 +244,7 @@ def parse_email(raw: bytes) -> InboundMessage:
     raw = bytes(raw)
     if not raw.strip():
         raise ChannelPayloadError("email is empty")
+    _check_header_sizes(raw)
     try:
         msg = message_from_bytes(raw, _class=EmailMessage, policy=policy.default)
     except Exception as exc:  # the feed parser is lenient; this is a guard, not a path

@@ -31,6 +31,7 @@ def settings(db_url: str) -> Settings:
         batch_size=16,
         batch_flush_interval=0.05,
         sweep_after_seconds=0,
+        queue_name=f"frontdesk-test-{uuid4().hex[:8]}",  # concurrent test runs never share a queue
         max_attempts=2,
     )
 
@@ -100,3 +101,8 @@ def raising_on(
         return inner(texts)
 
     return predict
+
+
+@pytest.fixture(scope="session")
+def classifier_version(classifier: Classifier) -> str:
+    return classifier.version

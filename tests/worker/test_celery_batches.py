@@ -1,32 +1,26 @@
-"""The real Celery worker (celery-batches) on the real local Redis, writing to the test database."""
+"""The real worker process (``frontdesk worker``, celery-batches) on the real local Redis.
+
+A subprocess, as in production: one Celery app per process (celery-batches keeps per-app state
+that a second app in the same process does not get cleanly).
+"""
 
 from __future__ import annotations
 
+import re
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
-from celery import Celery
-from celery.contrib.testing.worker import start_worker
 from sqlalchemy.orm import Session, sessionmaker
 
-from models.classifier import Prediction
 from router import store
 from router.enqueue import broker_client, make_enqueuer
+from router.local_stack import LocalStack, wait_until
 from router.settings import Settings
-from worker.celery_app import create_celery_app
-from worker.context import WorkerContext
 
 pytestmark = pytest.mark.integration
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 60.0, every: float = 0.05) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(every)
-    return condition()
+BATCH_LINE = re.compile(r"batch of (\d+): decided (\d+)")
 
 
 def all_decided(session_factory: sessionmaker[Session], ids: list[str]) -> Callable[[], bool]:
@@ -38,53 +32,50 @@ def all_decided(session_factory: sessionmaker[Session], ids: list[str]) -> Calla
 
 
 @pytest.fixture
-def running_worker(
-    redis_broker: str, settings: Settings, context: WorkerContext
-) -> Iterator[tuple[Celery, list[int]]]:
-    """A worker thread consuming from Redis; yields the app and the sizes of the batches it ran."""
-    batch_sizes: list[int] = []
-    predict = context.predict
-
-    def counting(texts: Sequence[str]) -> list[Prediction]:
-        batch_sizes.append(len(texts))
-        return predict(texts)
-
-    context.predict_override = counting
-    app = create_celery_app(settings, context)
-    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
-        yield app, batch_sizes
+def worker_stack(redis_broker: str, settings: Settings, tmp_path: Path) -> Iterator[LocalStack]:
+    env = {
+        "FRONTDESK_QUEUE_NAME": settings.queue_name,
+        "FRONTDESK_BATCH_SIZE": str(settings.batch_size),
+        "FRONTDESK_BATCH_FLUSH_INTERVAL": str(settings.batch_flush_interval),
+        "FRONTDESK_SWEEP_AFTER_SECONDS": "0",
+    }
+    with LocalStack(settings.database_url, redis_broker, tmp_path / "stack", extra_env=env) as stack:
+        stack.start_worker()
+        yield stack
 
 
-def test_enqueued_messages_are_decided_in_batches(
-    running_worker: tuple[Celery, list[int]],
+def test_enqueued_messages_are_decided_in_batches_with_the_model_version(
+    worker_stack: LocalStack,
     settings: Settings,
     stored_messages: Callable[[int], list[str]],
     session_factory: sessionmaker[Session],
-    context: WorkerContext,
+    classifier_version: str,
 ) -> None:
-    _, batch_sizes = running_worker
     ids = stored_messages(100)
-    enqueue = make_enqueuer(broker_client(settings.resolved_broker_url))
+    enqueue = make_enqueuer(broker_client(settings.resolved_broker_url, settings.queue_name), settings.queue_name)
     assert enqueue(ids) == 100
-    assert wait_for(all_decided(session_factory, ids))
+    wait_until(all_decided(session_factory, ids), 120, "not all messages were decided")
     with session_factory() as session:
         decisions = [m.decision for m in store.get_messages(session, ids)]
-    assert all(d is not None and d.model_version == context.classifier.version for d in decisions)
-    assert sum(batch_sizes) == 100
-    assert max(batch_sizes) > 1, "celery-batches should have grouped messages"
-    assert max(batch_sizes) <= settings.batch_size
+    assert all(d is not None and d.model_version == classifier_version for d in decisions)
+    batches = [int(size) for size, _ in BATCH_LINE.findall(worker_stack.logs())]
+    assert sum(batches) == 100
+    assert max(batches) > 1, "celery-batches should have grouped messages"
+    assert max(batches) <= settings.batch_size
 
 
 def test_a_lost_broker_message_is_recovered_by_the_sweeper(
-    running_worker: tuple[Celery, list[int]],
+    worker_stack: LocalStack,
+    settings: Settings,
     stored_messages: Callable[[int], list[str]],
     session_factory: sessionmaker[Session],
 ) -> None:
     """Stored but never enqueued (a publish lost to a broker outage): the sweep task finds it."""
-    app, _ = running_worker
     ids = stored_messages(5)
-    app.send_task("frontdesk.sweep")
-    assert wait_for(all_decided(session_factory, ids))
+    broker_client(settings.resolved_broker_url, settings.queue_name).send_task(
+        "frontdesk.sweep", queue=settings.queue_name
+    )
+    wait_until(all_decided(session_factory, ids), 120, "the sweeper did not recover the messages")
 
 
 def test_unreachable_broker_does_not_fail_the_enqueue() -> None:

@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.responses import JSONResponse
 from prometheus_client import Counter
+from starlette.concurrency import run_in_threadpool
 
 from router import store
 from router.api.auth import Principal, require_scope
@@ -74,7 +75,8 @@ async def inbound_email(request: Request, _: Principal = Depends(require_scope("
     raw = await request.body()
     if not raw.strip():
         raise ChannelPayloadError("empty body: expected a raw RFC 822 message")
-    return accept(request, parse_email(raw))
+    # parsing hostile mail can take a second of CPU: off the event loop, so other requests go on
+    return accept(request, await run_in_threadpool(parse_email, raw))
 
 
 @router.post("/form", status_code=202)
@@ -83,7 +85,7 @@ async def inbound_form(request: Request, _: Principal = Depends(require_scope("i
     raw = await request.body()
     try:
         payload = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, an integer over Python's digit limit
         raise ChannelPayloadError("body is not valid JSON") from exc
     except RecursionError as exc:
         raise ChannelPayloadError("JSON nested too deeply") from exc
