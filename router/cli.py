@@ -215,7 +215,9 @@ def tune_policy(
 def _enqueue_for(settings):  # type: ignore[no-untyped-def]
     from router.enqueue import broker_client, make_enqueuer
 
-    return make_enqueuer(broker_client(settings.resolved_broker_url, settings.queue_name), settings.queue_name)
+    return make_enqueuer(
+        broker_client(settings.resolved_broker_url, settings.queue_name), settings.queue_name
+    )
 
 
 @app.command()

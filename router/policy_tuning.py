@@ -25,8 +25,8 @@ def tradeoff_grid(
     probs: np.ndarray,
     truth: np.ndarray,
     hard: np.ndarray,
-    thresholds: Sequence[float] = (0.4, 0.5, 0.6, 0.7, 0.8, 0.9),
-    margins: Sequence[float] = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5),
+    thresholds: Sequence[float] = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.98, 0.99),
+    margins: Sequence[float] = (0.0, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9),
 ) -> list[dict[str, float]]:
     wrong = probs.argmax(1) != truth
     rows = []

@@ -77,6 +77,7 @@ class StaleMessage:
 
     id: str
     attempts: int
+    failures: int = 0  # classification attempts that raised (``mark_failed``), not mere deliveries
 
 
 def _audit(session: Session, message_id: str | None, event: str, **detail: Any) -> None:
@@ -448,7 +449,17 @@ def claim_stale_messages(session: Session, older_than: datetime, limit: int) -> 
                 .values(enqueued_at=now, attempts=Message.attempts + 1, updated_at=now)
                 .execution_options(synchronize_session=False)
             )
-    return [StaleMessage(id=row.id, attempts=row.attempts + 1) for row in rows]
+        failures = dict(
+            session.execute(
+                select(AuditEvent.message_id, func.count())
+                .where(AuditEvent.message_id.in_(ids), AuditEvent.event == "failed")
+                .group_by(AuditEvent.message_id)
+            ).all()
+        )
+    return [
+        StaleMessage(id=row.id, attempts=row.attempts + 1, failures=int(failures.get(row.id, 0)))
+        for row in rows
+    ]
 
 
 def mark_failed(session: Session, message_id: str, reason: str) -> None:

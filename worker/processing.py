@@ -20,6 +20,7 @@ from sqlalchemy.exc import OperationalError
 from models.classifier import Prediction
 from models.corpus import compose_text
 from router import store
+from router.db import write_transaction
 from router.policy import decide, review_decision
 from router.schemas import RoutingDecision
 from worker.context import Predict, WorkerContext
@@ -96,10 +97,12 @@ def process_batch(message_ids: Sequence[str], ctx: WorkerContext) -> BatchOutcom
             decisions.append(decide(message.id, text, prediction, version, ctx.policy))
 
     def write() -> int:
-        with ctx.session_factory() as session:
+        with ctx.session_factory() as session, write_transaction(session):
+            for message_id in outcome.failed:  # counted by the sweeper towards max_attempts
+                store.mark_failed(session, message_id, "classification_error")
             return store.record_decisions(session, decisions)
 
-    outcome.decided = with_db_retries(write) if decisions else 0
+    outcome.decided = with_db_retries(write) if decisions or outcome.failed else 0
     for decision in decisions:
         DECISIONS.labels(route=decision.route.value, reason=decision.reason.split(":")[0]).inc()
     BATCH_SIZE.observe(len(message_ids))

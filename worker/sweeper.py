@@ -2,8 +2,9 @@
 
 Anything left ``received`` longer than ``sweep_after_seconds`` (its broker message lost to a
 killed worker, a restarted Redis, a publish that failed, a batch whose write failed) is enqueued
-again; after ``max_attempts`` it goes to human review with reason ``classification_failed``, so a
-poison message ends with a decision instead of looping for ever. Safe to run on many hosts at once:
+again; after ``max_attempts`` classification failures (or ``max_deliveries`` deliveries without a
+result) it goes to human review with reason ``classification_failed``, so a poison message ends
+with a decision instead of looping for ever. Safe to run on many hosts at once:
 claiming stale rows bumps ``enqueued_at`` in the same transaction (SKIP LOCKED on Postgres).
 """
 
@@ -24,6 +25,16 @@ from worker.metrics import GAVE_UP, SWEPT
 log = logging.getLogger(__name__)
 
 
+def gives_up(message: store.StaleMessage, max_attempts: int, max_deliveries: int) -> bool:
+    """Classification raised ``max_attempts`` times, or the message was delivered ``max_deliveries``
+    times without a result (a message that kills its worker never gets to record a failure).
+
+    Deliveries alone are a weak signal: a message merely waiting behind a backlog is re-enqueued
+    every ``sweep_after_seconds`` too, so their cap is much higher than the failure cap.
+    """
+    return message.failures >= max_attempts or message.attempts > max_deliveries
+
+
 @dataclass
 class SweepOutcome:
     requeued: int
@@ -35,10 +46,10 @@ def sweep(ctx: WorkerContext, enqueue: Callable[[list[str]], int], limit: int = 
     cutoff = utcnow() - timedelta(seconds=settings.sweep_after_seconds)
     with ctx.session_factory() as session, write_transaction(session):
         stale = store.claim_stale_messages(session, cutoff, limit)
-        give_up = [m.id for m in stale if m.attempts > settings.max_attempts]
+        give_up = [m.id for m in stale if gives_up(m, settings.max_attempts, settings.max_deliveries)]
         if give_up:
             store.record_decisions(session, [review_decision(i, "classification_failed") for i in give_up])
-    retry = [m.id for m in stale if m.attempts <= settings.max_attempts]
+    retry = [m.id for m in stale if m.id not in give_up]
     if retry:
         enqueue(retry)
     SWEPT.inc(len(retry))

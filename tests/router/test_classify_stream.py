@@ -25,7 +25,8 @@ def keyword_model(texts: Sequence[str]) -> list[Prediction]:
 
 def run(lines: list[str], **kwargs: object) -> list[dict[str, object]]:
     return [
-        json.loads(out) for out in classify_lines(lines, keyword_model, "v-test", PolicyConfig(), **kwargs)
+        json.loads(out)
+        for out in classify_lines(lines, keyword_model, "v-test", PolicyConfig(threshold=0.5), **kwargs)
     ]  # type: ignore[arg-type]
 
 

@@ -20,7 +20,7 @@ def prediction(label: str, confidence: float, runner_up: float) -> Prediction:
 
 def test_confident_clear_messages_go_to_their_department() -> None:
     for intent, department in DEPARTMENT_OF_INTENT.items():
-        decision = decide("m1", "text", prediction(intent, 0.9, 0.05), "v1")
+        decision = decide("m1", "text", prediction(intent, 0.99, 0.005), "v1")
         assert decision.route == department and not decision.needs_review and decision.reason == "model"
         assert decision.model_version == "v1" and decision.decided_by == "model"
 

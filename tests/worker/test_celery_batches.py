@@ -52,7 +52,9 @@ def test_enqueued_messages_are_decided_in_batches_with_the_model_version(
     classifier_version: str,
 ) -> None:
     ids = stored_messages(100)
-    enqueue = make_enqueuer(broker_client(settings.resolved_broker_url, settings.queue_name), settings.queue_name)
+    enqueue = make_enqueuer(
+        broker_client(settings.resolved_broker_url, settings.queue_name), settings.queue_name
+    )
     assert enqueue(ids) == 100
     wait_until(all_decided(session_factory, ids), 120, "not all messages were decided")
     with session_factory() as session:

@@ -62,8 +62,8 @@ def test_poison_message_does_not_block_its_batch_and_ends_in_review(
 
     sent: list[str] = []
     enqueue = lambda batch: sent.extend(batch) or len(batch)  # noqa: E731
-    # max_attempts=2: two more tries through the sweeper, then review on the third sweep
-    for _ in range(context.settings.max_attempts):
+    # max_attempts=2: one failure so far, one more try through the sweeper, then review
+    for _ in range(context.settings.max_attempts - 1):
         assert sweep(context, enqueue).requeued == 1
         assert process_batch(ids[:1], context).failed == [ids[0]]
     outcome_sweep = sweep(context, enqueue)
@@ -71,7 +71,21 @@ def test_poison_message_does_not_block_its_batch_and_ends_in_review(
     (poison,) = current(session_factory, ids[:1])
     assert poison.decision is not None and poison.decision.needs_review
     assert poison.decision.reason == "classification_failed"
-    assert sent == [ids[0]] * context.settings.max_attempts
+    assert sent == [ids[0]] * (context.settings.max_attempts - 1)
+
+
+def test_a_backlog_alone_never_sends_a_message_to_review(
+    context: WorkerContext,
+    stored_messages: Callable[[int], list[str]],
+    session_factory: sessionmaker[Session],
+) -> None:
+    """Re-enqueued many times while waiting (no failure recorded): still classified, not given up."""
+    (message_id,) = stored_messages(1)
+    for _ in range(context.settings.max_deliveries):
+        assert sweep(context, lambda batch: len(batch)).sent_to_review == 0
+    assert process_batch([message_id], context).decided == 1
+    (stored,) = current(session_factory, [message_id])
+    assert stored.decision is not None and stored.decision.reason != "classification_failed"
 
 
 def test_unreadable_messages_go_straight_to_review(

@@ -1,0 +1,1 @@
+"""Fault tests: the pipeline's invariants under worker kills, broker and database outages, and load."""
