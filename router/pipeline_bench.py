@@ -39,7 +39,7 @@ class PipelineBenchConfig:
     messages: int = 2000
     latency_seconds: float = 20.0
     concurrency: int = 32
-    onnx_threads: int = 2
+    onnx_threads: int = 1
     batch_size: int = 32
     flush_interval: float = 0.05
 

@@ -28,7 +28,11 @@ RECEIVED = Counter("frontdesk_inbound_total", "Webhooks answered", ["channel", "
 
 
 def accept(request: Request, message: InboundMessage) -> JSONResponse:
-    """Store first (committed), enqueue second: a 202 always means the message is in the database."""
+    """Store first (committed), enqueue second: a 202 always means the message is in the database.
+
+    Blocking (database and broker I/O): the async routes run it in the thread pool so one slow
+    write never stalls the event loop for every other request.
+    """
     with request.app.state.session_factory() as session:
         message_id, created = store.store_inbound(session, message)
     if created:
@@ -76,7 +80,7 @@ async def inbound_email(request: Request, _: Principal = Depends(require_scope("
     if not raw.strip():
         raise ChannelPayloadError("empty body: expected a raw RFC 822 message")
     # parsing hostile mail can take a second of CPU: off the event loop, so other requests go on
-    return accept(request, await run_in_threadpool(parse_email, raw))
+    return await run_in_threadpool(accept, request, await run_in_threadpool(parse_email, raw))
 
 
 @router.post("/form", status_code=202)
@@ -91,16 +95,16 @@ async def inbound_form(request: Request, _: Principal = Depends(require_scope("i
         raise ChannelPayloadError("JSON nested too deeply") from exc
     if not isinstance(payload, Mapping):
         raise ChannelPayloadError("body must be a JSON object")
-    return accept(request, parse_web_form(payload))
+    return await run_in_threadpool(accept, request, parse_web_form(payload))
 
 
 @router.post("/sms", status_code=202)
 async def inbound_sms(request: Request) -> JSONResponse:
     """Twilio inbound-message webhook (form-encoded, signed)."""
-    return accept(request, parse_twilio_sms(await twilio_form(request)))
+    return await run_in_threadpool(accept, request, parse_twilio_sms(await twilio_form(request)))
 
 
 @router.post("/voicemail", status_code=202)
 async def inbound_voicemail(request: Request) -> JSONResponse:
     """Twilio transcription callback (form-encoded, signed)."""
-    return accept(request, parse_twilio_voicemail(await twilio_form(request)))
+    return await run_in_threadpool(accept, request, parse_twilio_voicemail(await twilio_form(request)))
