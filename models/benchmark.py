@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from models.classifier import Classifier
+from models.classifier import INFERENCE_BATCH, Classifier
 from models.corpus import load_corpus, split_corpus
 from models.labels import INTENTS
 
@@ -82,7 +82,7 @@ def _torch_candidate(
     tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_dir))
 
     def predict(texts: Sequence[str]) -> np.ndarray:
-        return predict_logits(model, tokenizer, texts, batch_size=32)
+        return predict_logits(model, tokenizer, texts, batch_size=INFERENCE_BATCH)
 
     return predict
 

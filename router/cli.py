@@ -42,7 +42,7 @@ def _policy():  # type: ignore[no-untyped-def]
 
 
 @app.command()
-def classify(model: ModelOption = None, batch_size: int = 32) -> None:
+def classify(model: ModelOption = None, batch_size: int = 8) -> None:
     """Read JSON Lines on stdin ({"text", "channel"?, "subject"?}); write one JSON line per input."""
     from models.classifier import Classifier
     from router.channels.cleaning import clean_text

@@ -29,6 +29,7 @@ from router import store
 from router.db import session_factory_for_url
 from router.local_stack import LocalStack, rss_mb, wait_until
 from router.migrate import upgrade_database
+from router.settings import get_settings
 from router.webhook_payloads import WebhookRequest, request_for
 
 
@@ -174,7 +175,7 @@ def run_pipeline_benchmark(config: PipelineBenchConfig, out_dir: Path, workdir: 
     finally:
         drop_database()
 
-    raw = raw_classifier_throughput(texts, config.onnx_threads, config.batch_size)
+    raw = raw_classifier_throughput(texts, config.onnx_threads, get_settings().inference_batch_size)
     result = {
         "config": config.__dict__,
         "machine": {"cpu_count": os.cpu_count()},

@@ -33,7 +33,8 @@ class Settings(BaseSettings):
     intent_thresholds: dict[str, float] = Field(default_factory=dict)
 
     # batching
-    batch_size: int = 32
+    batch_size: int = 32  # messages per worker batch (one database transaction)
+    inference_batch_size: int = 8  # messages per ONNX Runtime call inside it (fastest on CPU)
     batch_flush_interval: float = 0.05
     # sweeper: messages left 'received' longer than this are enqueued again
     sweep_after_seconds: float = 30.0

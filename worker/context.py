@@ -34,7 +34,7 @@ class WorkerContext:
         if self.predict_override is not None:
             return self.predict_override
         classifier = self.classifier
-        return lambda texts: classifier.predict(texts, batch_size=self.settings.batch_size)
+        return lambda texts: classifier.predict(texts, batch_size=self.settings.inference_batch_size)
 
     @property
     def model_version(self) -> str:
