@@ -27,7 +27,7 @@ DEPARTMENT_OF_INTENT: Final[dict[str, Department]] = {
 @dataclass(frozen=True)
 class PolicyConfig:
     # the service's defaults (router.settings), chosen on the dev set with `frontdesk tune-policy`
-    threshold: float = 0.98
+    threshold: float = 0.97
     margin: float = 0.2
     intent_thresholds: dict[str, float] = field(default_factory=dict)
     department_of_intent: dict[str, Department] = field(default_factory=lambda: dict(DEPARTMENT_OF_INTENT))
