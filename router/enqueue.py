@@ -30,8 +30,14 @@ def broker_client(broker_url: str, queue: str = DEFAULT_QUEUE) -> TaskSender:
         broker_connection_retry=False,
         broker_connection_max_retries=0,
         task_default_queue=queue,
-        broker_transport_options={"socket_connect_timeout": 1.0, "socket_timeout": 2.0, "max_retries": 0},
     )
+    if broker_url.startswith(("redis://", "rediss://")):
+        # Redis-only options (kombu's SQLAlchemy transport hands its options to create_engine)
+        client.conf.broker_transport_options = {
+            "socket_connect_timeout": 1.0,
+            "socket_timeout": 2.0,
+            "max_retries": 0,
+        }
     return client
 
 

@@ -85,3 +85,9 @@ def test_unreachable_broker_does_not_fail_the_enqueue() -> None:
     started = time.monotonic()
     assert enqueue(["m1"]) == 0
     assert time.monotonic() - started < 10
+
+
+def test_the_embedded_broker_accepts_an_enqueue(tmp_path: Path) -> None:
+    """The no-Redis default (kombu's SQLAlchemy transport on SQLite) works for the API's client."""
+    url = f"sqla+sqlite:///{tmp_path / 'broker.db'}"
+    assert make_enqueuer(broker_client(url, "embedded-test"), "embedded-test")(["m1"]) == 1
