@@ -71,5 +71,4 @@ def create_celery_app(settings: Settings, context: WorkerContext | None = None) 
         outcome = sweep(ctx, enqueue)
         return {"requeued": outcome.requeued, "sent_to_review": outcome.sent_to_review}
 
-    app.frontdesk_context = ctx
     return app
