@@ -388,49 +388,15 @@ def _sweepable(older_than: datetime) -> Any:
     )
 
 
-def messages_to_sweep(session: Session, older_than: datetime, limit: int) -> list[str]:
-    """Ids of messages still 'received' whose last enqueue is older than ``older_than`` (or never).
-
-    Oldest first. Read-only: two sweepers may both see an id; enqueueing twice is harmless
-    because ``record_decisions`` is idempotent. Use :func:`claim_stale_messages` to also
-    spread the work between sweepers.
-    """
-    with read_transaction(session):
-        return list(
-            session.scalars(
-                select(Message.id)
-                .where(_sweepable(older_than))
-                .order_by(Message.received_at, Message.id)
-                .limit(limit)
-            )
-        )
-
-
-def mark_enqueued(session: Session, ids: Sequence[str]) -> None:
-    """Record that ``ids`` were (re-)enqueued now: ``enqueued_at=now``, ``attempts += 1``.
-
-    ``attempts`` is what lets the worker give up on a poison message after
-    ``Settings.max_attempts`` and route it to review instead. Committed on return.
-    """
-    if not ids:
-        return
-    now = utcnow()
-    with write_transaction(session):
-        session.execute(
-            update(Message)
-            .where(Message.id.in_(list(ids)))
-            .values(enqueued_at=now, attempts=Message.attempts + 1, updated_at=now)
-            .execution_options(synchronize_session=False)
-        )
-
-
 def claim_stale_messages(session: Session, older_than: datetime, limit: int) -> list[StaleMessage]:
-    """Take what :func:`messages_to_sweep` would return and mark it enqueued, atomically.
+    """Take the messages still 'received' and last enqueued (or stored) before ``older_than``, oldest
+        first, and mark them enqueued (``enqueued_at=now``, ``attempts += 1``), atomically.
 
-    Sweepers on several hosts get disjoint messages: on Postgres the rows are taken with
-    ``FOR UPDATE SKIP LOCKED``; on SQLite the write lock serialises the sweepers. Returned
-    ``attempts`` include this enqueue, so ``attempts > max_attempts`` means "give up". The caller
-    enqueues after the transaction commits (a crash in between costs one sweep interval).
+        Sweepers on several hosts get disjoint messages: on Postgres the rows are taken with
+        ``FOR UPDATE SKIP LOCKED``; on SQLite the write lock serialises the sweepers. Returned
+        ``attempts`` include this enqueue and ``failures`` count recorded classification failures (the
+    sweeper gives up on either cap, see ``worker.sweeper.gives_up``). The caller
+        enqueues after the transaction commits (a crash in between costs one sweep interval).
     """
     now = utcnow()
     with write_transaction(session):

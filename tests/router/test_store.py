@@ -269,17 +269,14 @@ def test_sweep_selection_and_marking(
         )
     cutoff = datetime.now(UTC) - timedelta(minutes=1)
 
-    # never marked enqueued: age counts from when it was stored
-    assert store.messages_to_sweep(session, cutoff, limit=10) == [old_id]
-    assert set(store.messages_to_sweep(session, datetime.now(UTC) + timedelta(seconds=1), 10)) == {
-        old_id,
-        new_id,
-    }
-
-    store.mark_enqueued(session, [old_id])
-    assert store.messages_to_sweep(session, cutoff, limit=10) == []
+    # never enqueued by the sweeper: age counts from when it was stored; decided ones never count
+    assert [m.id for m in store.claim_stale_messages(session, cutoff, limit=10)] == [old_id]
+    # taking it marks it enqueued now, so it is not stale again until the next cutoff
+    assert store.claim_stale_messages(session, cutoff, limit=10) == []
     stored = store.get_message(session, old_id)
     assert stored is not None and stored.attempts == 1 and stored.enqueued_at is not None
+    later = datetime.now(UTC) + timedelta(seconds=1)
+    assert {m.id for m in store.claim_stale_messages(session, later, 10)} == {old_id, new_id}
 
 
 def test_claim_stale_messages_marks_and_counts_attempts(session: Session, make_inbound: MakeInbound) -> None:
