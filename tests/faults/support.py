@@ -503,3 +503,19 @@ def record_figures(test_name: str, figures: dict[str, Any]) -> None:
         existing = {}
     existing[test_name] = {**figures, "recorded_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
     RESULTS_FILE.write_text(json.dumps(existing, indent=2, sort_keys=True) + "\n")
+
+
+def start_warmed_stack(
+    stack: LocalStack, sessions: sessionmaker[Session], workers: int = 1
+) -> tuple[list[Posted], list[subprocess.Popen[bytes]]]:
+    """API, ``workers`` workers and beat, then 16 webhooks decided, so every fault hits a loaded model.
+
+    Returns the warm-up webhooks (they count as sent) and the worker processes (to kill).
+    """
+    stack.start_api()
+    started = [stack.start_worker() for _ in range(workers)]
+    stack.start_beat()
+    warm = post_all(stack.base_url, webhook_requests(stack, 16, "warm"))
+    assert {p.status for p in warm} == {202}
+    wait_for(drained(sessions, 16), 90, "the warm-up messages to be decided (worker start + model load)")
+    return warm, started

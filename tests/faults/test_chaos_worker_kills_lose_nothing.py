@@ -19,9 +19,9 @@ from tests.faults.support import (
     decided_count,
     drained,
     log_count,
-    post_all,
     record_figures,
     spot_check_audit_trail,
+    start_warmed_stack,
     wait_for,
     webhook_requests,
 )
@@ -64,12 +64,7 @@ class Killer(threading.Thread):
 
 def test_chaos_worker_kills_lose_nothing(make_stack, sessions) -> None:
     stack = make_stack()
-    stack.start_api()
-    live = [stack.start_worker() for _ in range(WORKERS)]
-    stack.start_beat()
-    warm = post_all(stack.base_url, webhook_requests(stack, 16, "warm"))
-    assert {p.status for p in warm} == {202}
-    wait_for(drained(sessions, 16), 90, "the warm-up messages to be decided")
+    warm, live = start_warmed_stack(stack, sessions, workers=WORKERS)
 
     messages = int(RATE * SECONDS)
     seed = int(os.environ.get("FRONTDESK_FAULT_CHAOS_SEED", str(int(time.time()))))

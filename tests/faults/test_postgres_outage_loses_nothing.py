@@ -23,6 +23,7 @@ from tests.faults.support import (
     post_all,
     record_figures,
     spot_check_audit_trail,
+    start_warmed_stack,
     wait_for,
     webhook_requests,
 )
@@ -47,12 +48,7 @@ def postgres_proxy(database_url: str):
 def test_postgres_outage_loses_nothing(make_stack, sessions, postgres_proxy) -> None:
     proxy, proxied_url = postgres_proxy
     stack = make_stack(database=proxied_url)
-    stack.start_api()
-    stack.start_worker()
-    stack.start_beat()
-    warm = post_all(stack.base_url, webhook_requests(stack, 16, "warm"))
-    assert {p.status for p in warm} == {202}
-    wait_for(drained(sessions, 16), 90, "the warm-up messages to be decided")
+    warm, _ = start_warmed_stack(stack, sessions)
 
     poster = Poster(stack.base_url, webhook_requests(stack, MESSAGES, "pg"), rate=RATE).start()
     wait_for(

@@ -21,6 +21,7 @@ from tests.faults.support import (
     post_all,
     record_figures,
     spot_check_audit_trail,
+    start_warmed_stack,
     wait_for,
     webhook_requests,
 )
@@ -35,12 +36,7 @@ OUTAGE_ANSWERS = 60  # keep Redis down until this many webhooks were answered me
 
 def test_redis_restart_loses_nothing(make_stack, sessions, redis_server) -> None:
     stack = make_stack(broker=redis_server.url)
-    stack.start_api()
-    stack.start_worker()
-    stack.start_beat()
-    warm = post_all(stack.base_url, webhook_requests(stack, 16, "warm"))
-    assert {p.status for p in warm} == {202}
-    wait_for(drained(sessions, 16), 90, "the warm-up messages to be decided")
+    warm, _ = start_warmed_stack(stack, sessions)
 
     poster = Poster(stack.base_url, webhook_requests(stack, MESSAGES, "redis"), rate=RATE).start()
     wait_for(

@@ -18,9 +18,9 @@ from tests.faults.support import (
     decided_count,
     drained,
     log_count,
-    post_all,
     record_figures,
     spot_check_audit_trail,
+    start_warmed_stack,
     wait_for,
     webhook_requests,
 )
@@ -32,13 +32,7 @@ MESSAGES = 200
 
 def test_worker_killed_mid_batch_loses_nothing(make_stack, sessions, broker_url) -> None:
     stack = make_stack()
-    stack.start_api()
-    worker = stack.start_worker()
-    stack.start_beat()
-
-    warm = post_all(stack.base_url, webhook_requests(stack, 16, "warm"))
-    assert {p.status for p in warm} == {202}
-    wait_for(drained(sessions, 16), 90, "the warm-up messages to be decided (worker start + model load)")
+    warm, (worker,) = start_warmed_stack(stack, sessions)
 
     poster = Poster(stack.base_url, webhook_requests(stack, MESSAGES, "kill"), rate=100).start()
     # kill while the backlog is being worked through: some of this run decided, far from all
