@@ -96,3 +96,32 @@ def test_runs_are_repeatable(tiny_encoder: Path, tiny_corpus: Path) -> None:
     first = train_network(args, examples, progress=False).loss_history
     second = train_network(args, examples, progress=False).loss_history
     assert first == second
+
+
+def test_attention_is_fused_before_quantizing(built: tuple[Path, dict[str, Any]]) -> None:
+    """The optimizer's fused ops survive quantization: one QAttention per layer of the 2-layer encoder."""
+    import onnx
+
+    ops = [node.op_type for node in onnx.load(str(built[0] / "model.onnx")).graph.node]
+    assert ops.count("QAttention") == 2, sorted(set(ops))
+    assert "SkipLayerNormalization" in ops
+
+
+def test_a_graph_with_no_attention_is_left_unfused(tmp_path: Path) -> None:
+    import onnx
+    from onnx import TensorProto, helper
+
+    from models.export import fuse_transformer_ops
+
+    weight = helper.make_tensor("w", TensorProto.FLOAT, [4, 4], [0.5] * 16)
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "w"], ["y"])],
+        "plain",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])],
+        [weight],
+    )
+    source = tmp_path / "plain.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(source))
+    assert fuse_transformer_ops(source, tmp_path / "fused.onnx", num_heads=2, hidden_size=4) is False
+    assert not (tmp_path / "fused.onnx").exists()
