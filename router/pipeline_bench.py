@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
-import httpx
+import aiohttp
 import numpy as np
 from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.pool import NullPool
@@ -29,6 +29,7 @@ from router import store
 from router.db import session_factory_for_url
 from router.local_stack import LocalStack, rss_mb, wait_until
 from router.migrate import upgrade_database
+from router.process_cpu import cpu_ms_per_message, cpu_snapshot
 from router.settings import get_settings
 from router.webhook_payloads import WebhookRequest, request_for
 
@@ -45,46 +46,46 @@ class PipelineBenchConfig:
     flush_interval: float = 0.05
 
 
+def _post(session: aiohttp.ClientSession, base_url: str, request: WebhookRequest) -> Any:
+    body: Any = request.content if request.content is not None else request.form
+    return session.post(base_url + request.path, headers=request.headers, data=body, json=request.json)
+
+
+async def _status(session: aiohttp.ClientSession, base_url: str, request: WebhookRequest) -> int:
+    async with _post(session, base_url, request) as response:
+        await response.read()
+        return response.status
+
+
+def _client(connections: int) -> aiohttp.ClientSession:
+    """aiohttp, not httpx, for the load: on two shared cores httpx spent ~5 ms of CPU per request,
+    as much as the API it was measuring."""
+    connector = aiohttp.TCPConnector(limit=connections, force_close=False)
+    return aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=60))
+
+
 async def post_requests(base_url: str, requests: Sequence[WebhookRequest], concurrency: int) -> list[int]:
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=base_url, timeout=60.0, limits=limits) as client:
+    async with _client(concurrency) as session:
         gate = asyncio.Semaphore(concurrency)
 
         async def one(request: WebhookRequest) -> int:
             async with gate:
-                response = await client.post(
-                    request.path,
-                    headers=request.headers,
-                    content=request.content,
-                    json=request.json,
-                    data=request.form,
-                )
-                return response.status_code
+                return await _status(session, base_url, request)
 
         return list(await asyncio.gather(*(one(r) for r in requests)))
 
 
 async def post_at_rate(base_url: str, requests: Sequence[WebhookRequest], rate: float) -> list[int]:
     """One request every 1/rate seconds, each in its own task, so a slow answer does not slow the rate."""
-    async with httpx.AsyncClient(base_url=base_url, timeout=60.0) as client:
+    async with _client(256) as session:
         started = time.perf_counter()
         tasks = []
         for i, request in enumerate(requests):
             delay = started + i / rate - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
-            tasks.append(
-                asyncio.create_task(
-                    client.post(
-                        request.path,
-                        headers=request.headers,
-                        content=request.content,
-                        json=request.json,
-                        data=request.form,
-                    )
-                )
-            )
-        return [r.status_code for r in await asyncio.gather(*tasks)]
+            tasks.append(asyncio.create_task(_status(session, base_url, request)))
+        return list(await asyncio.gather(*tasks))
 
 
 def fresh_postgres_database(server_url: str) -> tuple[str, Any]:
@@ -148,13 +149,17 @@ def run_pipeline_benchmark(config: PipelineBenchConfig, out_dir: Path, workdir: 
             asyncio.run(post_requests(stack.base_url, warm, config.concurrency))
             wait_until(lambda: decided() >= len(warm), 120, "warm-up not decided")
             rss_start = rss_mb(worker.pid)
+            assert stack.api is not None
+            groups = {"api": [stack.api.pid], "worker": [worker.pid]}
 
             requests = [make(i, t) for i, t in enumerate(texts)]
+            cpu_before = cpu_snapshot(groups)
             started = time.perf_counter()
             statuses = asyncio.run(post_requests(stack.base_url, requests, config.concurrency))
             post_seconds = time.perf_counter() - started
             wait_until(lambda: decided() >= len(warm) + len(requests), 600, "load not decided", every=0.02)
             e2e_seconds = time.perf_counter() - started
+            cpu_cost = cpu_ms_per_message(cpu_before, cpu_snapshot(groups), len(requests))
             e2e_rate = len(requests) / e2e_seconds
 
             rate = e2e_rate / 2
@@ -187,7 +192,10 @@ def run_pipeline_benchmark(config: PipelineBenchConfig, out_dir: Path, workdir: 
             "end_to_end_messages_per_s": e2e_rate,
             "raw_classifier_messages_per_s": raw,
             "ratio_end_to_end_to_raw": e2e_rate / raw,
+            "raw_classifier_cpu_ms_per_message": 1000 * config.onnx_threads / raw,
         },
+        # where the two cores went during the throughput phase (the load generator is this process)
+        "cpu_ms_per_message": cpu_cost,
         "latency_at_half_rate": {
             "rate_messages_per_s": rate,
             "messages": len(latency_requests),

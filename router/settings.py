@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -36,6 +37,11 @@ class Settings(BaseSettings):
     batch_size: int = 32  # messages per worker batch (one database transaction)
     inference_batch_size: int = 8  # messages per ONNX Runtime call inside it (fastest on CPU)
     batch_flush_interval: float = 0.05
+    # worker: two threads, so one batch's database and broker work overlaps the next one's
+    # inference (inference itself runs one batch at a time, on onnx_threads threads)
+    worker_pool: Literal["threads", "solo", "prefork"] = "threads"
+    worker_concurrency: int = 2
+    worker_warm_up: bool = True  # meet every inference shape at start, so memory stays flat
     # sweeper: messages left 'received' longer than this are enqueued again
     sweep_after_seconds: float = 30.0
     sweep_interval_seconds: float = 10.0
@@ -46,6 +52,7 @@ class Settings(BaseSettings):
     claim_lease_seconds: float = 300.0
 
     # HTTP
+    db_pool_size: int = 32  # the API's database connections kept open
     api_keys: dict[str, list[str]] = Field(default_factory=dict)
     twilio_auth_token: str = ""
     public_base_url: str | None = None

@@ -5,6 +5,11 @@ celery-batches pitfalls designed around here:
   must exceed the batch size or batches never fill;
 - it acks a batch even when the task raised, and has no retries: the database, not the broker,
   records what is still to do, and the sweeper re-enqueues it.
+
+Because the sweeper is the recovery path, Redis's ack emulation is switched off for the worker:
+it cost two Redis round trips per message (record as unacked, then ack) on the worker's only
+consuming thread, and its one benefit, redelivery after an hour-long visibility timeout, comes
+long after the sweeper has re-enqueued the message.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import logging
 from typing import Any
 
 from celery import Celery
+from celery.signals import worker_ready
 from celery_batches import Batches, SimpleRequest
 
 from router.enqueue import make_enqueuer
@@ -45,7 +51,18 @@ def create_celery_app(settings: Settings, context: WorkerContext | None = None) 
             },
         },
     )
+    if settings.resolved_broker_url.startswith(("redis://", "rediss://")):
+        app.conf.broker_transport_options = {"ack_emulation": False}
     ctx = context or WorkerContext(settings)
+
+    if settings.worker_pool != "prefork":
+        # threads and solo pools run tasks in this process: load and warm the model now, not on
+        # the first batch (a prefork child loads its own on first use, after the fork)
+        @worker_ready.connect(weak=False)
+        def load_model(sender: Any = None, **_: Any) -> None:
+            if getattr(sender, "app", None) is app:  # signals are process-wide: only our worker
+                log.info("model %s loaded and warmed up", ctx.model_version)
+
     enqueue = make_enqueuer(app, settings.queue_name)
 
     @app.task(

@@ -6,8 +6,9 @@ process owns its ONNX Runtime session with an explicit thread count.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -24,17 +25,30 @@ Predict = Callable[[Sequence[str]], list[Prediction]]
 class WorkerContext:
     settings: Settings
     predict_override: Predict | None = None  # tests wrap the real classifier here
+    # One inference at a time per process: ``onnx_threads`` is the process's whole compute budget
+    # for the model, whatever the pool's concurrency; the other pool threads meanwhile load and
+    # write their batches.
+    inference_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @cached_property
     def classifier(self) -> Classifier:
-        return Classifier(self.settings.model_dir, threads=self.settings.onnx_threads)
+        classifier = Classifier(self.settings.model_dir, threads=self.settings.onnx_threads)
+        if self.settings.worker_warm_up:
+            classifier.warm_up(self.settings.inference_batch_size)
+        return classifier
 
     @property
     def predict(self) -> Predict:
         if self.predict_override is not None:
             return self.predict_override
         classifier = self.classifier
-        return lambda texts: classifier.predict(texts, batch_size=self.settings.inference_batch_size)
+        batch_size = self.settings.inference_batch_size
+
+        def predict(texts: Sequence[str]) -> list[Prediction]:
+            with self.inference_lock:
+                return classifier.predict(texts, batch_size=batch_size)
+
+        return predict
 
     @property
     def model_version(self) -> str:

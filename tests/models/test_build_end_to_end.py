@@ -98,13 +98,34 @@ def test_runs_are_repeatable(tiny_encoder: Path, tiny_corpus: Path) -> None:
     assert first == second
 
 
-def test_attention_is_fused_before_quantizing(built: tuple[Path, dict[str, Any]]) -> None:
-    """The optimizer's fused ops survive quantization: one QAttention per layer of the 2-layer encoder."""
+def test_fused_export_quantizes_attention_and_matches_pytorch(tiny_encoder: Path, tmp_path: Path) -> None:
+    """Optional fusion: one QAttention per layer of the 2-layer encoder, same predictions as fp32."""
     import onnx
+    import onnxruntime as ort
+    import torch
+    from transformers import AutoTokenizer
 
-    ops = [node.op_type for node in onnx.load(str(built[0] / "model.onnx")).graph.node]
+    from models.classifier import softmax
+    from models.export import export_int8
+    from models.network import MeanPoolClassifier
+    from models.trainer import predict_logits
+
+    torch.manual_seed(0)
+    model = MeanPoolClassifier.from_pretrained(str(tiny_encoder), len(INTENTS)).eval()
+    path = export_int8(model, tmp_path / "model.onnx", fuse=True)
+    ops = [node.op_type for node in onnx.load(str(path)).graph.node]
     assert ops.count("QAttention") == 2, sorted(set(ops))
     assert "SkipLayerNormalization" in ops
+
+    texts = ["can I move my appointment", "why was I billed twice?", "my chest hurts", "hi"] * 4
+    tokenizer = AutoTokenizer.from_pretrained(str(tiny_encoder))
+    torch_probs = softmax(predict_logits(model, tokenizer, texts, 64))
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    encoded = tokenizer(texts, padding=True, return_tensors="np")
+    (logits,) = session.run(
+        ["logits"], {"input_ids": encoded["input_ids"], "attention_mask": encoded["attention_mask"]}
+    )
+    assert np.abs(softmax(logits) - torch_probs).mean() < 0.02
 
 
 def test_a_graph_with_no_attention_is_left_unfused(tmp_path: Path) -> None:

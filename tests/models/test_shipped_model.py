@@ -7,6 +7,7 @@ import subprocess
 import sys
 import textwrap
 
+import numpy as np
 import pytest
 
 from models.classifier import DEFAULT_MODEL_DIR, Classifier
@@ -77,3 +78,21 @@ def test_model_card_matches_metrics() -> None:
 
     metrics = json.loads((DEFAULT_MODEL_DIR / "metrics.json").read_text())
     assert (DEFAULT_MODEL_DIR / "MODEL_CARD.md").read_text() == render_model_card(metrics)
+
+
+def test_warm_up_meets_every_batch_size_at_each_length_step() -> None:
+    """What keeps a worker's memory flat: each (rows, length) shape is run once before real traffic."""
+    classifier = Classifier()
+    real = classifier.session
+    shapes: list[tuple[int, int]] = []
+
+    class Recording:
+        def run(self, outputs: list[str], feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+            shapes.append(feeds["input_ids"].shape)
+            return real.run(outputs, feeds)
+
+    classifier.session = Recording()  # type: ignore[assignment]
+    classifier.warm_up(batch_size=3, length_step=64)
+
+    assert sorted(shapes) == [(r, n) for r in (1, 2, 3) for n in (64, 128)]
+    assert classifier.config.max_length == 128

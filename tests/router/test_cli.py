@@ -77,3 +77,10 @@ def test_eval_writes_a_report(tmp_path: Path) -> None:
 )
 def test_every_documented_command_exists(command: str) -> None:
     assert run(command, "--help").returncode == 0
+
+
+def test_worker_refuses_an_unknown_pool(tmp_path: Path) -> None:
+    result = run("worker", "--pool", "gevent-please", cwd=tmp_path, timeout=60)
+    assert result.returncode == 2
+    assert "pool must be threads, solo or prefork" in result.stderr
+    assert not (tmp_path / "frontdesk.db").exists()  # refused before touching the database

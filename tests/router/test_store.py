@@ -247,6 +247,29 @@ def test_human_decision_through_record_decisions_supersedes_once(
     assert stored is not None and stored.decision is not None and stored.decision.route == Department.billing
 
 
+def test_one_batch_with_several_decisions_for_a_message_ends_with_the_last_human_one(
+    session: Session, make_inbound: MakeInbound, make_decision: MakeDecision
+) -> None:
+    """The batch is written in bulk, yet judged in order, as if one decision at a time."""
+    message_id, _ = store.store_inbound(session, make_inbound())
+    first_human = make_decision(
+        message_id, intent="bill_pay", route=Department.billing, decided_by="human", reason="human"
+    )
+    second_human = make_decision(
+        message_id, intent="complaint", route=Department.manager, decided_by="human", reason="human"
+    )
+    batch = [make_decision(message_id), make_decision(message_id), first_human, second_human]
+
+    assert store.record_decisions(session, batch) == 3
+
+    assert _count(session, Decision) == 3
+    assert _count(session, Decision, Decision.is_current.is_(True)) == 1
+    assert _count(session, QueueItem, QueueItem.status != "done") == 1
+    stored = store.get_message(session, message_id)
+    assert stored is not None and stored.decision is not None and stored.decision.route == Department.manager
+    assert _events(session, message_id) == ["received", "decided", "decided", "decided"]
+
+
 def test_examples_use_latest_label_and_include_subject(session: Session, make_inbound: MakeInbound) -> None:
     message_id, _ = store.store_inbound(session, make_inbound(subject="Bill", channel=Channel.email))
     store.record_human_label(session, message_id, "reschedule", "dana", Department.scheduling)

@@ -79,8 +79,9 @@ async def inbound_email(request: Request, _: Principal = Depends(require_scope("
     raw = await request.body()
     if not raw.strip():
         raise ChannelPayloadError("empty body: expected a raw RFC 822 message")
-    # parsing hostile mail can take a second of CPU: off the event loop, so other requests go on
-    return await run_in_threadpool(accept, request, await run_in_threadpool(parse_email, raw))
+    # parsing hostile mail can take a second of CPU: off the event loop (with the store and
+    # enqueue, in one hop to the thread pool), so other requests go on
+    return await run_in_threadpool(lambda: accept(request, parse_email(raw)))
 
 
 @router.post("/form", status_code=202)
