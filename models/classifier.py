@@ -3,12 +3,20 @@
 Loading it never imports torch or transformers and never touches the network, so a practice's
 worker can route messages from a plain install. Batches are length-sorted and padded only to the
 longest message in each batch; results come back in input order.
+
+Threads: each ONNX Runtime call runs on one thread, and ``threads`` batches run at once. On the
+2-core benchmark machine, two one-thread calls side by side classified 300 dev messages at 2.7
+ms/message against 3.7 for one two-thread call at a time: at 8 messages of ~40 tokens a matrix
+is too small for intra-op parallelism to pay (a single message took 3.4 ms on two threads and 3.6
+on one). The same trick does not speed up DeBERTa-v3-base, whose matrices are big enough.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,6 +67,12 @@ class ModelConfig:
         (model_dir / CONFIG_FILE).write_text(json.dumps(payload, indent=2) + "\n")
 
 
+def usable_cpus() -> int:
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
     scaled = logits / temperature
     scaled = scaled - scaled.max(axis=-1, keepdims=True)
@@ -77,10 +91,10 @@ class Classifier:
         self.model_dir = Path(model_dir) if model_dir else DEFAULT_MODEL_DIR
         self.config = ModelConfig.read(self.model_dir)
         self.temperature = self.config.temperature if temperature is None else temperature
+        self.threads = threads or usable_cpus()
         options = ort.SessionOptions()
-        if threads:
-            options.intra_op_num_threads = threads
-            options.inter_op_num_threads = 1
+        options.intra_op_num_threads = 1
+        options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self.session = ort.InferenceSession(
             str(self.model_dir / MODEL_FILE), options, providers=["CPUExecutionProvider"]
@@ -89,6 +103,7 @@ class Classifier:
         self.tokenizer.no_padding()
         self.tokenizer.enable_truncation(self.config.max_length)
         self.pad_id = self.tokenizer.token_to_id("[PAD]") or 0
+        self._pool = ThreadPoolExecutor(self.threads, "onnx") if self.threads > 1 else None
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -105,7 +120,8 @@ class Classifier:
             return out
         encodings = self.tokenizer.encode_batch(list(texts))
         lengths = [len(e.ids) for e in encodings]
-        for batch in sorted_batches(lengths, batch_size):
+
+        def run(batch: list[int]) -> None:
             width = max(lengths[i] for i in batch)
             ids = np.full((len(batch), width), self.pad_id, dtype=np.int64)
             mask = np.zeros((len(batch), width), dtype=np.int64)
@@ -113,7 +129,14 @@ class Classifier:
                 ids[row, : lengths[i]] = encodings[i].ids
                 mask[row, : lengths[i]] = 1
             (logits,) = self.session.run(["logits"], {"input_ids": ids, "attention_mask": mask})
-            out[batch] = logits
+            out[batch] = logits  # each batch writes its own rows
+
+        batches = list(sorted_batches(lengths, batch_size))
+        if self._pool is None or len(batches) == 1:
+            for batch in batches:
+                run(batch)
+        else:
+            list(self._pool.map(run, batches))  # waits for all; re-raises the first error
         return out
 
     def warm_up(self, batch_size: int = INFERENCE_BATCH, length_step: int = 32) -> None:

@@ -162,7 +162,7 @@ def bench_classifier(
 def bench_pipeline(
     messages: int = 2000,
     latency_seconds: float = 20.0,
-    batch_size: int = 32,
+    batch_size: int = 128,
     flush_interval: float = 0.05,
     onnx_threads: int = 1,
     postgres_url: str = "postgresql+psycopg://postgres@127.0.0.1:5432/test",

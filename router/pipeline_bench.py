@@ -42,7 +42,7 @@ class PipelineBenchConfig:
     latency_seconds: float = 20.0
     concurrency: int = 32
     onnx_threads: int = 1
-    batch_size: int = 32
+    batch_size: int = 128
     flush_interval: float = 0.05
 
 

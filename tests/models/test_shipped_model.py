@@ -96,3 +96,19 @@ def test_warm_up_meets_every_batch_size_at_each_length_step() -> None:
 
     assert sorted(shapes) == [(r, n) for r in (1, 2, 3) for n in (64, 128)]
     assert classifier.config.max_length == 128
+
+
+def test_batches_run_side_by_side_give_the_same_logits_in_input_order() -> None:
+    from models.corpus import load_corpus, split_corpus
+
+    _, dev = split_corpus(load_corpus())
+    texts = [e.model_text for e in dev[:200]]
+    sequential, side_by_side = Classifier(threads=1), Classifier(threads=2)
+    assert side_by_side.threads == 2
+    for order in (texts, texts[::-1]):
+        assert np.array_equal(side_by_side.logits(order), sequential.logits(order))
+    # reversed input, same messages: each row still belongs to its message (int8 activations are
+    # quantized per batch, so other batch-mates move the scores, rarely the label)
+    reversed_back = side_by_side.logits(texts[::-1])[::-1]
+    agreement = (reversed_back.argmax(1) == sequential.logits(texts).argmax(1)).mean()
+    assert agreement >= 0.98
