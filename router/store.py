@@ -225,8 +225,8 @@ def _write_decisions(
 
     Earlier decisions stay as history (``is_current`` False); a live queue item from an earlier
     decision is closed first, so the new one is the only live item. A whole batch costs five
-    statements, not five per message: at a worker batch of 32 the per-message statements cost
-    more than the model did.
+    statements however many messages it holds (a worker batch is up to 128), where writing
+    message by message cost about five each.
     """
     if not items:
         return
