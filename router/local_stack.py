@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,6 +32,41 @@ def rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return 0.0
+
+
+class RssSampler:
+    """Samples a process's resident memory on a background thread, to see whether it levels off."""
+
+    def __init__(self, pid: int, every: float = 0.5) -> None:
+        self.pid = pid
+        self.every = every
+        self.samples: list[float] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="rss-sampler", daemon=True)
+
+    def _run(self) -> None:
+        while True:
+            self.samples.append(rss_mb(self.pid))
+            if self._stop.wait(self.every):
+                return
+
+    def __enter__(self) -> RssSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def summary(self) -> dict[str, float]:
+        """Peak of each quarter of the run: memory that levels off has equal last two quarters."""
+        quarters = [
+            self.samples[i * len(self.samples) // 4 : (i + 1) * len(self.samples) // 4] for i in range(4)
+        ]
+        peaks = [max(q) if q else 0.0 for q in quarters]
+        return {f"peak_quarter_{i + 1}": peak for i, peak in enumerate(peaks)} | {
+            "samples": len(self.samples)
+        }
 
 
 def frontdesk_executable() -> str:

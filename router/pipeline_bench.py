@@ -27,7 +27,7 @@ from sqlalchemy.pool import NullPool
 from models.classifier import Classifier
 from router import store
 from router.db import session_factory_for_url
-from router.local_stack import LocalStack, rss_mb, wait_until
+from router.local_stack import LocalStack, RssSampler, rss_mb, wait_until
 from router.migrate import upgrade_database
 from router.process_cpu import cpu_ms_per_message, cpu_snapshot
 from router.settings import get_settings
@@ -155,10 +155,13 @@ def run_pipeline_benchmark(config: PipelineBenchConfig, out_dir: Path, workdir: 
             requests = [make(i, t) for i, t in enumerate(texts)]
             cpu_before = cpu_snapshot(groups)
             started = time.perf_counter()
-            statuses = asyncio.run(post_requests(stack.base_url, requests, config.concurrency))
-            post_seconds = time.perf_counter() - started
-            wait_until(lambda: decided() >= len(warm) + len(requests), 600, "load not decided", every=0.02)
-            e2e_seconds = time.perf_counter() - started
+            with RssSampler(worker.pid) as rss_samples:
+                statuses = asyncio.run(post_requests(stack.base_url, requests, config.concurrency))
+                post_seconds = time.perf_counter() - started
+                wait_until(
+                    lambda: decided() >= len(warm) + len(requests), 600, "load not decided", every=0.02
+                )
+                e2e_seconds = time.perf_counter() - started
             cpu_cost = cpu_ms_per_message(cpu_before, cpu_snapshot(groups), len(requests))
             e2e_rate = len(requests) / e2e_seconds
 
@@ -204,7 +207,7 @@ def run_pipeline_benchmark(config: PipelineBenchConfig, out_dir: Path, workdir: 
             "p95_ms": float(np.percentile(latencies, 95)),
             "p99_ms": float(np.percentile(latencies, 99)),
         },
-        "worker_rss_mb": {"after_warmup": rss_start, "end": rss_end},
+        "worker_rss_mb": {"after_warmup": rss_start, "end": rss_end, **rss_samples.summary()},
     }
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "pipeline.json").write_text(json.dumps(result, indent=2) + "\n")
