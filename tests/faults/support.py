@@ -505,17 +505,70 @@ def record_figures(test_name: str, figures: dict[str, Any]) -> None:
     RESULTS_FILE.write_text(json.dumps(existing, indent=2, sort_keys=True) + "\n")
 
 
+WARM_UP = 16  # webhooks decided before any fault (``start_warmed_stack``)
+
+
 def start_warmed_stack(
     stack: LocalStack, sessions: sessionmaker[Session], workers: int = 1
 ) -> tuple[list[Posted], list[subprocess.Popen[bytes]]]:
-    """API, ``workers`` workers and beat, then 16 webhooks decided, so every fault hits a loaded model.
+    """API, ``workers`` workers and beat, then ``WARM_UP`` webhooks decided: faults hit a loaded model.
 
     Returns the warm-up webhooks (they count as sent) and the worker processes (to kill).
     """
     stack.start_api()
     started = [stack.start_worker() for _ in range(workers)]
     stack.start_beat()
-    warm = post_all(stack.base_url, webhook_requests(stack, 16, "warm"))
+    warm = post_all(stack.base_url, webhook_requests(stack, WARM_UP, "warm"))
     assert {p.status for p in warm} == {202}
-    wait_for(drained(sessions, 16), 90, "the warm-up messages to be decided (worker start + model load)")
+    wait_for(drained(sessions, WARM_UP), 90, "the warm-up messages to be decided (worker start + model load)")
     return warm, started
+
+
+@dataclass
+class Outage:
+    """What a steady poster saw around a fault: the burst before it, its window, every answer."""
+
+    burst: list[Posted]
+    down_at: float
+    up_at: float
+    in_flight: int  # acknowledged but not yet decided when the fault began
+    posted: list[Posted]
+
+    @property
+    def during(self) -> list[Posted]:
+        return [p for p in self.posted if self.down_at <= p.sent_at < self.up_at]
+
+
+def post_through_outage(
+    stack: LocalStack,
+    sessions: sessionmaker[Session],
+    poster: Poster,
+    *,
+    answered_before: int,
+    burst: int,
+    outage_answers: int,
+    go_down: Callable[[], None],
+    come_back: Callable[[], None],
+    what: str,
+) -> Outage:
+    """Fault a warmed stack under load: ``go_down`` with a backlog queued, ``come_back`` once
+    ``outage_answers`` webhooks were answered meanwhile; returns when the poster is done."""
+    wait_for(
+        lambda: poster.count(lambda p: p.status == 202) >= answered_before,
+        30,
+        f"{answered_before} webhooks answered before the outage",
+    )
+    # a burst on top, so the fault hits with a backlog queued and a batch in the worker's hands
+    burst_posted = post_all(stack.base_url, webhook_requests(stack, burst, "burst"))
+    assert {p.status for p in burst_posted} == {202}
+    go_down()
+    down_at = time.monotonic()
+    in_flight = poster.count(lambda p: p.status == 202) + burst - (decided_count(sessions) - WARM_UP)
+    wait_for(
+        lambda: poster.count(lambda p: p.sent_at >= down_at) >= outage_answers,
+        30,
+        f"{outage_answers} webhooks answered while {what}",
+    )
+    come_back()
+    up_at = time.monotonic()
+    return Outage(burst_posted, down_at, up_at, in_flight, poster.join(60))

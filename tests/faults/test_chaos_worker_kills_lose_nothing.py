@@ -14,6 +14,7 @@ import pytest
 
 from router.local_stack import LocalStack
 from tests.faults.support import (
+    WARM_UP,
     Poster,
     audit_pipeline,
     decided_count,
@@ -56,7 +57,7 @@ class Killer(threading.Thread):
                 decided = decided_count(self.sessions)
                 self.stack.kill(victim)
                 at = round(time.monotonic() - self.poster.started_at, 2)
-                self.kills.append({"at_s": at, "in_flight": answered + 16 - decided})  # 16: the warm-up
+                self.kills.append({"at_s": at, "in_flight": answered + WARM_UP - decided})
                 self.live.append(self.stack.start_worker())
         except BaseException as exc:  # surfaced by the test
             self.error = exc
@@ -77,7 +78,9 @@ def test_chaos_worker_kills_lose_nothing(make_stack, sessions) -> None:
     assert killer.error is None, f"the killer thread failed: {killer.error!r}"
     assert not killer.is_alive()
     assert len(killer.kills) >= 3, "chaos needs a few kills to mean anything"
-    drain = wait_for(drained(sessions, 16 + messages), 180, "every message to be decided after the chaos")
+    drain = wait_for(
+        drained(sessions, WARM_UP + messages), 180, "every message to be decided after the chaos"
+    )
 
     sent = {p.message_id for p in [*warm, *posted] if p.message_id}
     result = audit_pipeline(sessions, sent)

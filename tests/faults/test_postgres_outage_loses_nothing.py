@@ -8,19 +8,18 @@ is in the database and every stored message has exactly one decision and one que
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from sqlalchemy import make_url
 
 from tests.faults.support import (
+    WARM_UP,
     Poster,
     TcpProxy,
     audit_pipeline,
-    decided_count,
     drained,
     log_count,
     post_all,
+    post_through_outage,
     record_figures,
     spot_check_audit_trail,
     start_warmed_stack,
@@ -51,45 +50,40 @@ def test_postgres_outage_loses_nothing(make_stack, sessions, postgres_proxy) -> 
     warm, _ = start_warmed_stack(stack, sessions)
 
     poster = Poster(stack.base_url, webhook_requests(stack, MESSAGES, "pg"), rate=RATE).start()
-    wait_for(
-        lambda: poster.count(lambda p: p.status == 202) >= 50, 30, "50 webhooks answered before the outage"
+    outage = post_through_outage(
+        stack,
+        sessions,
+        poster,
+        answered_before=50,
+        burst=BURST,
+        outage_answers=OUTAGE_ANSWERS,
+        go_down=proxy.outage,
+        come_back=proxy.recover,
+        what="the database is away",
     )
-    # a burst on top, so the fault hits with a backlog queued and a batch in the worker's hands
-    burst = post_all(stack.base_url, webhook_requests(stack, BURST, "burst"))
-    assert {p.status for p in burst} == {202}
-    proxy.outage()
-    down_at = time.monotonic()
-    in_flight = poster.count(lambda p: p.status == 202) + BURST - (decided_count(sessions) - 16)
-    wait_for(
-        lambda: poster.count(lambda p: p.sent_at >= down_at) >= OUTAGE_ANSWERS,
-        30,
-        f"{OUTAGE_ANSWERS} webhooks answered while the database is away",
-    )
-    proxy.recover()
-    up_at = time.monotonic()
-    posted = poster.join(60)
+    posted, up_at = outage.posted, outage.up_at
 
     refused = [p for p in posted if p.status != 202]
     # what a webhook sender does with a 503: send the same webhook again later
     retried = post_all(stack.base_url, [p.request for p in refused]) if refused else []
     drain = wait_for(
-        drained(sessions, 16 + BURST + MESSAGES),
+        drained(sessions, WARM_UP + BURST + MESSAGES),
         120,
         "every message to be decided after the database is back",
     )
 
-    during = [p for p in posted if down_at <= p.sent_at < up_at]
+    during = outage.during
     # sent and answered while the database was away (a request sent late in the outage may be
     # served after the recovery: the API works through its backlog, so it may rightly get a 202)
     inside = [p for p in during if p.sent_at + p.latency <= up_at]
-    sent = {p.message_id for p in [*warm, *burst, *posted, *retried] if p.message_id}
+    sent = {p.message_id for p in [*warm, *outage.burst, *posted, *retried] if p.message_id}
     result = audit_pipeline(sessions, sent)
     figures = {
         "messages": MESSAGES + BURST,
         "rate_per_s": RATE,
-        "outage_seconds": round(up_at - down_at, 2),
+        "outage_seconds": round(up_at - outage.down_at, 2),
         "connections_cut": proxy.aborted,
-        "in_flight_at_outage": in_flight,
+        "in_flight_at_outage": outage.in_flight,
         "posted_during_outage": len(during),
         "sent_and_answered_during_outage": len(inside),
         "answered_202_during_outage": sum(p.status == 202 for p in inside),

@@ -12,13 +12,13 @@ import time
 import pytest
 
 from tests.faults.support import (
+    WARM_UP,
     Poster,
     audit_pipeline,
-    decided_count,
     drained,
     log_count,
     percentile,
-    post_all,
+    post_through_outage,
     record_figures,
     spot_check_audit_trail,
     start_warmed_stack,
@@ -39,36 +39,30 @@ def test_redis_restart_loses_nothing(make_stack, sessions, redis_server) -> None
     warm, _ = start_warmed_stack(stack, sessions)
 
     poster = Poster(stack.base_url, webhook_requests(stack, MESSAGES, "redis"), rate=RATE).start()
-    wait_for(
-        lambda: poster.count(lambda p: p.status == 202) >= 60, 30, "60 webhooks answered before the outage"
+    outage = post_through_outage(
+        stack,
+        sessions,
+        poster,
+        answered_before=60,
+        burst=BURST,
+        outage_answers=OUTAGE_ANSWERS,
+        go_down=redis_server.stop,
+        come_back=redis_server.restart,
+        what="Redis is down",
     )
-    # a burst on top, so the fault hits with a backlog queued and a batch in the worker's hands
-    burst = post_all(stack.base_url, webhook_requests(stack, BURST, "burst"))
-    assert {p.status for p in burst} == {202}
-    redis_server.stop()
-    down_at = time.monotonic()
-    in_flight = poster.count(lambda p: p.status == 202) + BURST - (decided_count(sessions) - 16)
-    wait_for(
-        lambda: poster.count(lambda p: p.sent_at >= down_at) >= OUTAGE_ANSWERS,
-        30,
-        f"{OUTAGE_ANSWERS} webhooks answered while Redis is down",
-    )
-    redis_server.restart()
-    up_at = time.monotonic()
-    posted = poster.join(60)
+    posted, during, up_at = outage.posted, outage.during, outage.up_at
     drain = wait_for(
-        drained(sessions, 16 + BURST + MESSAGES), 120, "every message to be decided after Redis is back"
+        drained(sessions, WARM_UP + BURST + MESSAGES), 120, "every message to be decided after Redis is back"
     )
     drained_at = time.monotonic()
 
-    during = [p for p in posted if down_at <= p.sent_at < up_at]
-    sent = {p.message_id for p in [*warm, *burst, *posted] if p.message_id}
+    sent = {p.message_id for p in [*warm, *outage.burst, *posted] if p.message_id}
     result = audit_pipeline(sessions, sent)
     figures = {
         "messages": MESSAGES + BURST,
         "rate_per_s": RATE,
-        "outage_seconds": round(up_at - down_at, 2),
-        "in_flight_at_outage": in_flight,
+        "outage_seconds": round(up_at - outage.down_at, 2),
+        "in_flight_at_outage": outage.in_flight,
         "posted_during_outage": len(during),
         "http_errors": sum(p.status != 202 for p in posted),
         "outage_latency_p50_ms": round(percentile([p.latency for p in during], 50) * 1000, 1),

@@ -13,6 +13,7 @@ import pytest
 import redis
 
 from tests.faults.support import (
+    WARM_UP,
     Poster,
     audit_pipeline,
     decided_count,
@@ -36,21 +37,21 @@ def test_worker_killed_mid_batch_loses_nothing(make_stack, sessions, broker_url)
 
     poster = Poster(stack.base_url, webhook_requests(stack, MESSAGES, "kill"), rate=100).start()
     # kill while the backlog is being worked through: some of this run decided, far from all
-    wait_for(lambda: decided_count(sessions) >= 16 + 40, 60, "the worker to decide 40 of the run")
+    wait_for(lambda: decided_count(sessions) >= WARM_UP + 40, 60, "the worker to decide 40 of the run")
     stack.kill(worker)
     killed_at = time.monotonic()
-    decided_at_kill = decided_count(sessions) - 16
+    decided_at_kill = decided_count(sessions) - WARM_UP
     answered_at_kill = poster.count(lambda p: p.status == 202)
     # what the dead worker had taken from the queue and not acked (kombu's Redis transport keeps
     # it in the 'unacked' hash until the visibility timeout, an hour): only the sweeper saves these
     stranded = redis.Redis.from_url(broker_url).hlen("unacked")
     posted = poster.join(60)
     assert all(p.status == 202 for p in posted), {p.status for p in posted}
-    assert decided_count(sessions) - 16 == decided_at_kill, "nothing is decided with no worker running"
+    assert decided_count(sessions) - WARM_UP == decided_at_kill, "nothing is decided with no worker running"
 
     stack.start_worker()
     recovery = wait_for(
-        drained(sessions, 16 + MESSAGES), 120, "every message to be decided after the restart"
+        drained(sessions, WARM_UP + MESSAGES), 120, "every message to be decided after the restart"
     )
 
     sent = {p.message_id for p in [*warm, *posted] if p.message_id}
