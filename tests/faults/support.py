@@ -28,20 +28,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from router import store
 from router.local_stack import LocalStack, free_port
 from router.webhook_payloads import WebhookRequest, request_for
+from tests.sample_texts import SAMPLE_TEXTS
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 RESULTS_FILE = REPO_ROOT / "bench" / "results" / "faults.json"
 REQUIRE_SERVICES = bool(os.environ.get("FRONTDESK_REQUIRE_SERVICES"))
-
-FALLBACK_TEXTS = (
-    "need to move my cleaning thursday to next week",
-    "why was I charged $382 when my copay is $40",
-    "are you accepting new patients? just moved here",
-    "my rash is spreading and now it's blistering",
-    "how much is a cleaning without insurance",
-    "nobody has called me back in 3 days, this is ridiculous",
-    "can you send my records to my new employer's form",
-)
 
 
 def unavailable(reason: str) -> None:
@@ -228,7 +219,7 @@ def sample_texts(n: int) -> list[str]:
 
         return bench_texts(n)
     except Exception:  # pragma: no cover - corpus missing: the invariants do not depend on the text
-        return [FALLBACK_TEXTS[i % len(FALLBACK_TEXTS)] for i in range(n)]
+        return [SAMPLE_TEXTS[i % len(SAMPLE_TEXTS)] for i in range(n)]
 
 
 def webhook_requests(

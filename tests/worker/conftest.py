@@ -13,6 +13,7 @@ from models.classifier import Classifier, Prediction
 from router import store
 from router.schemas import Channel, InboundMessage
 from router.settings import Settings
+from tests.sample_texts import SAMPLE_TEXTS
 from worker.context import WorkerContext
 
 REDIS_URL = os.environ.get("FRONTDESK_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -60,17 +61,6 @@ def redis_broker() -> Iterator[str]:
     client.flushdb()
     yield REDIS_URL
     client.flushdb()
-
-
-SAMPLE_TEXTS = (
-    "need to move my cleaning thursday to next week",
-    "why was I charged $382 when my copay is $40",
-    "are you accepting new patients? just moved here",
-    "my rash is spreading and now it's blistering",
-    "how much is a cleaning without insurance",
-    "nobody has called me back in 3 days, this is ridiculous",
-    "can you send my records to my new employer's form",
-)
 
 
 @pytest.fixture
