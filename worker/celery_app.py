@@ -19,11 +19,12 @@ from typing import Any
 
 from celery import Celery
 from celery.signals import worker_ready
-from celery_batches import Batches, SimpleRequest
+from celery_batches import SimpleRequest
 
 from router.enqueue import make_enqueuer
 from router.settings import Settings
 from router.task_names import CLASSIFY_TASK, SWEEP_TASK
+from worker.batching import LoadAwareBatches
 from worker.context import WorkerContext
 from worker.processing import process_batch
 from worker.sweeper import sweep
@@ -67,20 +68,23 @@ def create_celery_app(settings: Settings, context: WorkerContext | None = None) 
 
     @app.task(
         name=CLASSIFY_TASK,
-        base=Batches,
+        base=LoadAwareBatches,
         flush_every=settings.batch_size,
         flush_interval=settings.batch_flush_interval,
         acks_late=True,
+        bind=True,
     )
-    def classify(requests: list[SimpleRequest]) -> None:
+    def classify(task: LoadAwareBatches, requests: list[SimpleRequest]) -> None:
         ids = [str(request.args[0]) for request in requests if request.args]
-        outcome = process_batch(ids, ctx)
+        outcome = process_batch(ids, ctx, after_model=task.model_done)
         log.info(
-            "batch of %d: decided %d, skipped %d, failed %d",
+            "batch of %d: decided %d, skipped %d, failed %d in %.0f ms (model %.0f ms)",
             len(ids),
             outcome.decided,
             outcome.skipped,
             len(outcome.failed),
+            1000 * outcome.seconds,
+            1000 * outcome.model_seconds,
         )
 
     @app.task(name=SWEEP_TASK, ignore_result=True)

@@ -35,6 +35,8 @@ class BatchOutcome:
     decided: int = 0
     skipped: int = 0
     failed: list[str] = field(default_factory=list)
+    seconds: float = 0.0  # the whole batch: load, model, policy, write
+    model_seconds: float = 0.0  # of which the model (waiting for the inference lock included)
 
 
 def predict_tolerantly(predict: Predict, texts: Sequence[str]) -> list[Prediction | None]:
@@ -69,7 +71,11 @@ def with_db_retries(action: Callable[[], T], attempts: int = 4, first_delay: flo
     raise AssertionError("unreachable")
 
 
-def process_batch(message_ids: Sequence[str], ctx: WorkerContext) -> BatchOutcome:
+def process_batch(
+    message_ids: Sequence[str], ctx: WorkerContext, after_model: Callable[[], None] | None = None
+) -> BatchOutcome:
+    """``after_model`` is called once the model is done with this batch (the batching layer then
+    lets the next batch form while this one is written)."""
     started = time.perf_counter()
     outcome = BatchOutcome()
 
@@ -88,13 +94,17 @@ def process_batch(message_ids: Sequence[str], ctx: WorkerContext) -> BatchOutcom
             to_classify.append(message)
     if to_classify:
         texts = [compose_text(m.text, m.subject) for m in to_classify]
+        model_started = time.perf_counter()
         predictions = predict_tolerantly(ctx.predict, texts)
+        outcome.model_seconds = time.perf_counter() - model_started
         version = ctx.model_version
         for message, text, prediction in zip(to_classify, texts, predictions, strict=True):
             if prediction is None:
                 outcome.failed.append(message.id)
                 continue
             decisions.append(decide(message.id, text, prediction, version, ctx.policy))
+    if after_model is not None:
+        after_model()
 
     def write() -> int:
         with ctx.session_factory() as session, write_transaction(session):
@@ -105,6 +115,7 @@ def process_batch(message_ids: Sequence[str], ctx: WorkerContext) -> BatchOutcom
     outcome.decided = with_db_retries(write) if decisions or outcome.failed else 0
     for decision in decisions:
         DECISIONS.labels(route=decision.route.value, reason=decision.reason.split(":")[0]).inc()
+    outcome.seconds = time.perf_counter() - started
     BATCH_SIZE.observe(len(message_ids))
-    BATCH_SECONDS.observe(time.perf_counter() - started)
+    BATCH_SECONDS.observe(outcome.seconds)
     return outcome
