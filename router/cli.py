@@ -160,11 +160,15 @@ def bench_classifier(
 
 @bench_app.command("pipeline")
 def bench_pipeline(
-    messages: int = 2000,
+    messages: Annotated[int, typer.Option(help="Webhooks in the burst (all posted at once).")] = 2000,
     latency_seconds: float = 20.0,
-    batch_size: int = 128,
-    flush_interval: float = 0.05,
+    batch_size: Annotated[int | None, typer.Option(help="Default: FRONTDESK_BATCH_SIZE's.")] = None,
+    flush_interval: Annotated[
+        float | None, typer.Option(help="Default: FRONTDESK_BATCH_FLUSH_INTERVAL's.")
+    ] = None,
     onnx_threads: int = 1,
+    trial_seconds: Annotated[float, typer.Option(help="Length of each sustained-rate trial.")] = 15.0,
+    search_steps: Annotated[int, typer.Option(help="Sustained-rate trials (bisection steps).")] = 4,
     postgres_url: str = "postgresql+psycopg://postgres@127.0.0.1:5432/test",
     redis_url: str = "redis://127.0.0.1:6379/14",
     out: Path = Path("bench/results"),
@@ -172,14 +176,17 @@ def bench_pipeline(
     """Webhooks over HTTP into real Redis + Postgres, a real worker; against the raw classifier."""
     from router.pipeline_bench import PipelineBenchConfig, run_pipeline_benchmark
 
+    defaults = get_settings()
     config = PipelineBenchConfig(
         postgres_url=postgres_url,
         redis_url=redis_url,
         messages=messages,
         latency_seconds=latency_seconds,
-        batch_size=batch_size,
-        flush_interval=flush_interval,
+        batch_size=batch_size or defaults.batch_size,
+        flush_interval=flush_interval or defaults.batch_flush_interval,
         onnx_threads=onnx_threads,
+        trial_seconds=trial_seconds,
+        search_steps=search_steps,
     )
     result = run_pipeline_benchmark(config, out, Path("bench/.runs"))
     typer.echo(
