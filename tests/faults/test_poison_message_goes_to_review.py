@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Sequence
+from typing import Any
 
 import pytest
 from celery.contrib.testing.worker import start_worker
@@ -92,9 +93,9 @@ def test_poison_message_goes_to_review(
     app = create_celery_app(settings, ctx)
     batches: list[list[str]] = []  # the ids of every batch the classify task ran
 
-    def recording_process_batch(ids: Sequence[str], context: WorkerContext):  # type: ignore[no-untyped-def]
+    def recording_process_batch(ids: Sequence[str], context: WorkerContext, **options: Any):  # type: ignore[no-untyped-def]
         batches.append(list(ids))
-        return process_batch(ids, context)
+        return process_batch(ids, context, **options)
 
     monkeypatch.setattr(celery_app, "process_batch", recording_process_batch)
 
