@@ -14,7 +14,7 @@ import asyncio
 import json
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -130,17 +130,19 @@ def raw_classifier_throughput(texts: Sequence[str], threads: int, batch_size: in
 UNDECIDED_SQL = "SELECT count(*) FROM messages WHERE status = 'received'"
 
 
-def _decided_since(sessions: Any, since: datetime) -> tuple[datetime | None, datetime | None]:
-    """First arrival and last first-decision of the messages stored since ``since``."""
+def _last_decision_since(sessions: Any, since: datetime) -> datetime:
+    """When the last of the messages stored since ``since`` was decided."""
     with sessions() as session:
-        row = session.execute(
+        last = session.scalar(
             text(
-                "SELECT min(m.created_at), max(d.created_at) FROM messages m "
+                "SELECT max(d.created_at) FROM messages m "
                 "JOIN decisions d ON d.message_id = m.id WHERE m.created_at >= :since"
             ),
             {"since": since},
-        ).one()
-    return row[0], row[1]
+        )
+    if last is None:
+        raise RuntimeError("no message of the trial was decided")
+    return last if last.tzinfo else last.replace(tzinfo=UTC)
 
 
 def run_rate_trial(
@@ -152,18 +154,19 @@ def run_rate_trial(
     undecided: Callable[[], int],
     sessions: Any,
     max_drain_seconds: float,
+    cpu_groups: Mapping[str, Iterable[int]],
 ) -> RateTrial:
     """Post at ``rate`` for ``seconds`` (open loop), wait until all are decided, time the drain."""
     n = max(1, int(rate * seconds))
     requests = [make(i, texts[i % len(texts)]) for i in range(n)]
+    cpu_before = cpu_snapshot(cpu_groups)
     started = datetime.now(UTC)
     statuses = asyncio.run(post_at_rate(base_url, requests, rate))
     last_post = datetime.now(UTC)
     accepted = sum(s == 202 for s in statuses)
     wait_until(lambda: undecided() == 0, 600, f"trial at {rate:.0f}/s not decided", every=0.05)
-    _, last_decision = _decided_since(sessions, started)
-    assert last_decision is not None
-    last_decision = last_decision.replace(tzinfo=last_decision.tzinfo or UTC)
+    cpu = cpu_ms_per_message(cpu_before, cpu_snapshot(cpu_groups), n)
+    last_decision = _last_decision_since(sessions, started)
     drain = max(0.0, (last_decision - last_post).total_seconds())
     errors = n - accepted
     return RateTrial(
@@ -173,6 +176,7 @@ def run_rate_trial(
         drain_seconds=drain,
         end_to_end_messages_per_s=accepted / (last_decision - started).total_seconds(),
         passed=errors == 0 and drain <= max_drain_seconds,
+        cpu_ms_per_message=cpu,
     )
 
 
@@ -238,6 +242,7 @@ def run_pipeline_benchmark(config: PipelineBenchConfig, out_dir: Path, workdir: 
                     undecided,
                     sessions,
                     config.max_drain_seconds,
+                    groups,
                 )
 
             sustained, trials = find_sustained_rate(

@@ -14,7 +14,7 @@ drain, one that does not has a backlog that grows with the trial's length.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 
@@ -26,6 +26,7 @@ class RateTrial:
     drain_seconds: float  # from the last answered post to the last decision
     end_to_end_messages_per_s: float  # messages / (last decision - first post)
     passed: bool
+    cpu_ms_per_message: dict[str, float] = field(default_factory=dict)  # by process group
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
