@@ -12,6 +12,9 @@ load each batch holds what arrived while the previous one ran (up to ``flush_eve
 flushes at once). When the worker is idle a tick flushes as before, so a lone message still
 waits at most one interval. A tick that has deferred for ``max_defer_seconds`` flushes anyway,
 so a count that went wrong cannot strand messages in the buffer.
+
+Only for pools that run the task in the worker's own process (threads, solo): a prefork child
+cannot report its batch done to the parent's count, so under prefork the stock flush applies.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import time
 from collections.abc import Collection
 from typing import Any
 
+from celery.concurrency.prefork import TaskPool as PreforkPool
 from celery_batches import Batches
 
 
@@ -40,7 +44,12 @@ class LoadAwareBatches(Batches):
         """Batches handed to the pool whose model step has not finished (queued or running)."""
         return self._in_flight
 
+    def _counts_batches(self) -> bool:
+        return not isinstance(self._pool, PreforkPool)
+
     def flush(self, requests: Collection[Any]) -> Any:
+        if not self._counts_batches():
+            return super().flush(requests)
         with self._in_flight_lock:
             self._in_flight += 1
         try:

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from celery import Celery
+from celery.concurrency.prefork import TaskPool as PreforkPool
 
 from worker import batching
 from worker.batching import LoadAwareBatches
@@ -134,3 +135,23 @@ def test_a_batch_frees_its_slot_once_and_its_messages_are_acked_when_it_returns(
     task._pool.run(0)  # model_done() and then the task's own end: one slot, not two
     assert task.batches_in_flight == 1
     assert first.acked
+
+
+class RecordingPreforkPool(PreforkPool, RecordingPool):  # type: ignore[misc]
+    """A prefork pool that starts no processes: the task would run in a child."""
+
+    def __init__(self) -> None:
+        RecordingPool.__init__(self)
+
+    def apply_async(self, target: Any, args: tuple[Any, ...], **callbacks: Any) -> None:
+        RecordingPool.apply_async(self, target, args, **callbacks)
+
+
+def test_under_prefork_every_tick_flushes_as_stock_celery_batches_does(task: LoadAwareBatches) -> None:
+    task._pool = RecordingPreforkPool()
+    receive(task, "a")
+    task._do_flush()
+    receive(task, "b")
+    task._do_flush()  # a child could never report "a" done to this process: no waiting for it
+    assert [task._pool.batch_ids(i) for i in (0, 1)] == [["a"], ["b"]]
+    assert task.batches_in_flight == 0
