@@ -23,6 +23,7 @@ from uuid import uuid4
 
 import aiohttp
 import numpy as np
+import uvloop
 from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.pool import NullPool
 
@@ -67,8 +68,8 @@ async def _status(session: aiohttp.ClientSession, base_url: str, request: Webhoo
 
 
 def _client(connections: int) -> aiohttp.ClientSession:
-    """aiohttp, not httpx, for the load: on two shared cores httpx spent ~5 ms of CPU per request,
-    as much as the API it was measuring."""
+    """aiohttp on uvloop, not httpx, for the load: on two shared cores httpx spent ~5 ms of CPU
+    per request, as much as the API it was measuring."""
     connector = aiohttp.TCPConnector(limit=connections, force_close=False)
     return aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=60))
 
@@ -161,7 +162,7 @@ def run_rate_trial(
     requests = [make(i, texts[i % len(texts)]) for i in range(n)]
     cpu_before = cpu_snapshot(cpu_groups)
     started = datetime.now(UTC)
-    statuses = asyncio.run(post_at_rate(base_url, requests, rate))
+    statuses = uvloop.run(post_at_rate(base_url, requests, rate))
     last_post = datetime.now(UTC)
     accepted = sum(s == 202 for s in statuses)
     wait_until(lambda: undecided() == 0, 600, f"trial at {rate:.0f}/s not decided", every=0.05)
@@ -215,7 +216,7 @@ def run_pipeline_benchmark(config: PipelineBenchConfig, out_dir: Path, workdir: 
 
             # warm-up: the worker loads its model on the first batch
             warm = [make(i, t) for i, t in enumerate(texts[:64])]
-            asyncio.run(post_requests(stack.base_url, warm, config.concurrency))
+            uvloop.run(post_requests(stack.base_url, warm, config.concurrency))
             wait_until(lambda: undecided() == 0, 120, "warm-up not decided")
             rss_start = rss_mb(worker.pid)
             assert stack.api is not None
@@ -225,7 +226,7 @@ def run_pipeline_benchmark(config: PipelineBenchConfig, out_dir: Path, workdir: 
             cpu_before = cpu_snapshot(groups)
             started = time.perf_counter()
             with RssSampler(worker.pid) as rss_samples:
-                statuses = asyncio.run(post_requests(stack.base_url, requests, config.concurrency))
+                statuses = uvloop.run(post_requests(stack.base_url, requests, config.concurrency))
                 post_seconds = time.perf_counter() - started
                 wait_until(lambda: undecided() == 0, 600, "load not decided", every=0.02)
                 e2e_seconds = time.perf_counter() - started
@@ -255,7 +256,7 @@ def run_pipeline_benchmark(config: PipelineBenchConfig, out_dir: Path, workdir: 
                 make(i, texts[i % len(texts)])
                 for i in range(min(latency_n, int(rate * config.latency_seconds)))
             ]
-            latency_statuses = asyncio.run(post_at_rate(stack.base_url, latency_requests, rate))
+            latency_statuses = uvloop.run(post_at_rate(stack.base_url, latency_requests, rate))
             wait_until(lambda: undecided() == 0, 300, "latency phase not decided")
             rss_end = rss_mb(worker.pid)
             with sessions() as session:
