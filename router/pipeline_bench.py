@@ -128,9 +128,6 @@ def raw_classifier_throughput(texts: Sequence[str], threads: int, batch_size: in
     return len(texts) / (time.perf_counter() - started)
 
 
-UNDECIDED_SQL = "SELECT count(*) FROM messages WHERE status = 'received'"
-
-
 def _last_decision_since(sessions: Any, since: datetime) -> datetime:
     """When the last of the messages stored since ``since`` was decided."""
     with sessions() as session:
@@ -206,13 +203,9 @@ def run_pipeline_benchmark(config: PipelineBenchConfig, out_dir: Path, workdir: 
                 return request_for(i, text_, uuid4().hex, "bench-inbound", stack.twilio_token, stack.base_url)
 
             def undecided() -> int:
-                """Stored and not yet decided: after every post is answered, 0 means all decided.
-
-                An index lookup, not a count over every message, so polling it every 20 ms
-                costs Postgres next to nothing while the worker drains.
-                """
+                """Stored and not yet decided: after every post is answered, 0 means all decided."""
                 with sessions() as session:
-                    return int(session.scalar(text(UNDECIDED_SQL)) or 0)
+                    return store.undecided_count(session)
 
             # warm-up: the worker loads its model on the first batch
             warm = [make(i, t) for i, t in enumerate(texts[:64])]

@@ -612,6 +612,19 @@ def status_counts(session: Session) -> dict[str, int]:
     return {status: int(count) for status, count in rows}
 
 
+def undecided_count(session: Session) -> int:
+    """Messages still awaiting their first decision.
+
+    An index lookup (status leads ``ix_messages_status_enqueued_at``), not a count over every
+    message, so a benchmark can poll it every 20 ms while the worker drains.
+    """
+    with read_transaction(session):
+        count = session.scalar(
+            select(func.count()).select_from(Message).where(Message.status.in_(UNDECIDED_STATUSES))
+        )
+    return int(count or 0)
+
+
 def decision_latencies(session: Session, ids: Sequence[str]) -> list[float]:
     """Seconds from a message's arrival (row created) to its first decision, for decided ``ids``."""
     first: dict[str, tuple[datetime, datetime]] = {}

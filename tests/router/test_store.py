@@ -366,3 +366,17 @@ def test_pending_messages_keeps_order_and_skips_decided(
 
     assert [m.id for m in pending] == [c, a]
     assert pending[1].review_reason == "no_transcript"
+
+
+def test_undecided_count_counts_received_and_failed_until_decided(
+    session: Session, make_inbound: MakeInbound, make_decision: MakeDecision
+) -> None:
+    ids = [store.store_inbound(session, make_inbound())[0] for _ in range(3)]
+    with session.begin():
+        session.execute(update(Message).where(Message.id == ids[2]).values(status="failed"))
+    assert store.undecided_count(session) == 3
+    store.record_decisions(session, [make_decision(ids[0])])
+    assert store.undecided_count(session) == 2
+    assert store.undecided_count(session) == sum(
+        n for status, n in store.status_counts(session).items() if status != "decided"
+    )
