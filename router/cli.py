@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from router.settings import get_settings
+from router.settings import WORKER_POOLS, get_settings
 
 app = typer.Typer(help="frontdesk: route inbound patient messages on the practice's own machines.")
 bench_app = typer.Typer(help="Benchmarks; results are written to bench/results/.")
@@ -182,8 +182,8 @@ def bench_pipeline(
         redis_url=redis_url,
         messages=messages,
         latency_seconds=latency_seconds,
-        batch_size=batch_size or defaults.batch_size,
-        flush_interval=flush_interval or defaults.batch_flush_interval,
+        batch_size=defaults.batch_size if batch_size is None else batch_size,
+        flush_interval=defaults.batch_flush_interval if flush_interval is None else flush_interval,
         onnx_threads=onnx_threads,
         trial_seconds=trial_seconds,
         search_steps=search_steps,
@@ -297,8 +297,9 @@ def worker(
 
     settings = get_settings()
     pool = pool or settings.worker_pool
-    if pool not in ("threads", "solo", "prefork"):
-        raise typer.BadParameter("pool must be threads, solo or prefork", param_hint="--pool")
+    if pool not in WORKER_POOLS:
+        names = f"{', '.join(WORKER_POOLS[:-1])} or {WORKER_POOLS[-1]}"
+        raise typer.BadParameter(f"pool must be {names}", param_hint="--pool")
     concurrency = 1 if pool == "solo" else (concurrency or settings.worker_concurrency)
     upgrade_database(settings.database_url)
     celery = create_celery_app(

@@ -33,7 +33,7 @@ from router.db import session_factory_for_url
 from router.local_stack import LocalStack, RssSampler, rss_mb, wait_until
 from router.migrate import upgrade_database
 from router.process_cpu import cpu_ms_per_message, cpu_snapshot
-from router.settings import get_settings
+from router.settings import Settings, get_settings
 from router.sustained_rate import RateTrial, find_sustained_rate
 from router.webhook_payloads import WebhookRequest, request_for
 
@@ -46,8 +46,8 @@ class PipelineBenchConfig:
     latency_seconds: float = 20.0
     concurrency: int = 32
     onnx_threads: int = 1
-    batch_size: int = 128
-    flush_interval: float = 0.05
+    batch_size: int = Settings.model_fields["batch_size"].default
+    flush_interval: float = Settings.model_fields["batch_flush_interval"].default
     # sustained-rate search: open-loop trials between these fractions of the raw throughput
     trial_seconds: float = 15.0
     search_steps: int = 4

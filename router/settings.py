@@ -9,12 +9,14 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SCOPES_FIXED = ("inbound", "review", "admin")
+WorkerPool = Literal["threads", "solo", "prefork"]
+WORKER_POOLS: tuple[str, ...] = get_args(WorkerPool)
 
 
 class Settings(BaseSettings):
@@ -46,7 +48,7 @@ class Settings(BaseSettings):
     batch_flush_interval: float = 0.02
     # worker: two threads, so one batch's database and broker work overlaps the next one's
     # inference (inference itself runs one batch at a time, on onnx_threads threads)
-    worker_pool: Literal["threads", "solo", "prefork"] = "threads"
+    worker_pool: WorkerPool = "threads"
     worker_concurrency: int = 2
     worker_warm_up: bool = True  # meet every inference shape at start, so memory stays flat
     # sweeper: messages left 'received' longer than this are enqueued again
