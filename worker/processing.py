@@ -86,14 +86,16 @@ def process_batch(
     pending = with_db_retries(load)
     outcome.skipped = len(set(message_ids)) - len(pending)
     decisions: list[RoutingDecision] = []
-    to_classify = []
+    to_classify: list[store.PendingMessage] = []
+    texts: list[str] = []
     for message in pending:
-        if message.review_reason or not compose_text(message.text, message.subject):
+        text = compose_text(message.text, message.subject)
+        if message.review_reason or not text:
             decisions.append(review_decision(message.id, message.review_reason or "empty_text"))
         else:
             to_classify.append(message)
+            texts.append(text)
     if to_classify:
-        texts = [compose_text(m.text, m.subject) for m in to_classify]
         model_started = time.perf_counter()
         predictions = predict_tolerantly(ctx.predict, texts)
         outcome.model_seconds = time.perf_counter() - model_started
