@@ -44,6 +44,24 @@ def test_store_inbound_is_idempotent(session: Session, make_inbound: MakeInbound
     assert stored.message.text == first.text and stored.message.sender_phone == "+15555550100"
 
 
+def test_store_inbound_audits_the_channel_once(session: Session, make_inbound: MakeInbound) -> None:
+    """On Postgres the message and its audit row are one statement; the audit row must still be there."""
+    message_id, _ = store.store_inbound(session, make_inbound(channel=Channel.sms))
+    store.store_inbound(session, make_inbound(channel=Channel.sms, external_id="other"))
+    assert store.audit_events(session, message_id) == [("received", {"channel": "sms"})]
+
+
+def test_store_inbound_in_the_callers_transaction_is_undone_with_it(
+    session: Session, make_inbound: MakeInbound
+) -> None:
+    message = make_inbound()
+    with pytest.raises(RuntimeError), session.begin():
+        store.store_inbound(session, message)
+        raise RuntimeError("the caller fails after storing")
+    assert store.get_message(session, message.id) is None
+    assert _count(session, AuditEvent) == 0
+
+
 def test_same_external_id_on_another_channel_is_another_message(
     session: Session, make_inbound: MakeInbound
 ) -> None:
