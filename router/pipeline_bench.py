@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
-import aiohttp
 import numpy as np
 import uvloop
 from sqlalchemy import create_engine, make_url, text
@@ -30,6 +29,7 @@ from sqlalchemy.pool import NullPool
 from models.classifier import Classifier
 from router import store
 from router.db import session_factory_for_url
+from router.load_client import LoadClient
 from router.local_stack import LocalStack, RssSampler, rss_mb, wait_until
 from router.migrate import upgrade_database
 from router.process_cpu import cpu_ms_per_message, cpu_snapshot
@@ -56,45 +56,24 @@ class PipelineBenchConfig:
     max_drain_seconds: float = 1.0
 
 
-def _post(session: aiohttp.ClientSession, base_url: str, request: WebhookRequest) -> Any:
-    body: Any = request.content if request.content is not None else request.form
-    return session.post(base_url + request.path, headers=request.headers, data=body, json=request.json)
-
-
-async def _status(session: aiohttp.ClientSession, base_url: str, request: WebhookRequest) -> int:
-    async with _post(session, base_url, request) as response:
-        await response.read()
-        return response.status
-
-
-def _client(connections: int) -> aiohttp.ClientSession:
-    """aiohttp on uvloop, not httpx, for the load: on two shared cores httpx spent ~5 ms of CPU
-    per request, as much as the API it was measuring."""
-    connector = aiohttp.TCPConnector(limit=connections, force_close=False)
-    return aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=60))
-
-
 async def post_requests(base_url: str, requests: Sequence[WebhookRequest], concurrency: int) -> list[int]:
-    async with _client(concurrency) as session:
-        gate = asyncio.Semaphore(concurrency)
-
-        async def one(request: WebhookRequest) -> int:
-            async with gate:
-                return await _status(session, base_url, request)
-
-        return list(await asyncio.gather(*(one(r) for r in requests)))
+    """Everything at once, ``concurrency`` in flight: as fast as the API answers."""
+    async with LoadClient(base_url, concurrency) as client:
+        encoded = [client.encode(r) for r in requests]
+        return list(await asyncio.gather(*(client.post(raw) for raw in encoded)))
 
 
 async def post_at_rate(base_url: str, requests: Sequence[WebhookRequest], rate: float) -> list[int]:
     """One request every 1/rate seconds, each in its own task, so a slow answer does not slow the rate."""
-    async with _client(256) as session:
+    async with LoadClient(base_url, 256) as client:
+        encoded = [client.encode(r) for r in requests]
         started = time.perf_counter()
         tasks = []
-        for i, request in enumerate(requests):
+        for i, raw in enumerate(encoded):
             delay = started + i / rate - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(_status(session, base_url, request)))
+            tasks.append(asyncio.create_task(client.post(raw)))
         return list(await asyncio.gather(*tasks))
 
 

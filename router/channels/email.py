@@ -15,6 +15,7 @@ import html
 import re
 from email import message_from_bytes, policy
 from email.header import decode_header, make_header
+from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import EmailMessage, Message
 from email.utils import getaddresses
 from typing import Any
@@ -46,6 +47,26 @@ _PARSED_FIELD = re.compile(
 _FIELD_END = re.compile(rb"\r\n(?![ \t])|\n(?![ \t])|\r(?![\n \t])")
 _MAX_PARSED_FIELD = 8_192
 _MAX_PARSED_FIELDS_TOTAL = 65_536
+
+
+class _ParseOnceHeaders(HeaderRegistry):
+    """The default policy's header classes, but each header parsed once per message.
+
+    The stdlib parses a header again on every access: one email's parse read Content-Type seven
+    times and spent 80% of its 0.6 ms in the header parser. One instance per message, so nothing
+    of one message's headers outlives it.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._parsed: dict[tuple[str, str], BaseHeader] = {}
+
+    def __call__(self, name: str, value: str) -> BaseHeader:
+        key = (name.lower(), value)
+        header = self._parsed.get(key)
+        if header is None:
+            header = self._parsed[key] = super().__call__(name, value)
+        return header
 
 
 def _check_header_sizes(raw: bytes) -> None:
@@ -246,7 +267,8 @@ def parse_email(raw: bytes) -> InboundMessage:
         raise ChannelPayloadError("email is empty")
     _check_header_sizes(raw)
     try:
-        msg = message_from_bytes(raw, _class=EmailMessage, policy=policy.default)
+        parse_policy = policy.default.clone(header_factory=_ParseOnceHeaders())
+        msg = message_from_bytes(raw, _class=EmailMessage, policy=parse_policy)
     except Exception as exc:  # the feed parser is lenient; this is a guard, not a path
         raise ChannelPayloadError("email could not be parsed as RFC 822") from exc
     if not any(name.lower() in _MAIL_HEADERS for name, _ in msg.raw_items()):

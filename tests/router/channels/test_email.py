@@ -255,3 +255,27 @@ def test_error_message_does_not_echo_content() -> None:
     with pytest.raises(ChannelPayloadError) as info:
         parse_email(secret)
     assert "a@example.com" not in str(info.value)
+
+
+def test_each_header_is_parsed_once_per_message(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The stdlib re-parses a header on every read; parse_email's policy parses each once."""
+    from email.headerregistry import HeaderRegistry
+
+    parsed: list[str] = []
+    stock = HeaderRegistry.__call__
+
+    def counting(self: HeaderRegistry, name: str, value: str) -> object:
+        parsed.append(name.lower())
+        return stock(self, name, value)
+
+    monkeypatch.setattr(HeaderRegistry, "__call__", counting)
+    raw = _crlf(
+        "From: Pat <pat@example.com>\nSubject: Bill\nMessage-ID: <a@b>\n"
+        "Content-Type: text/plain; charset=utf-8\n\nWhy was I charged twice for my visit?\n"
+    )
+    first = parse_email(raw)
+    assert parsed.count("content-type") == 1 and parsed.count("from") == 1
+    # a second message gets its own headers: nothing is shared between messages
+    second = parse_email(raw.replace(b"Pat <pat@", b"Lee <lee@"))
+    assert parsed.count("content-type") == 2
+    assert (first.sender_name, second.sender_name) == ("Pat", "Lee")
