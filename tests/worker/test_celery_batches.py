@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -91,3 +92,28 @@ def test_the_embedded_broker_accepts_an_enqueue(tmp_path: Path) -> None:
     """The no-Redis default (kombu's SQLAlchemy transport on SQLite) works for the API's client."""
     url = f"sqla+sqlite:///{tmp_path / 'broker.db'}"
     assert make_enqueuer(broker_client(url, "embedded-test"), "embedded-test")(["m1"]) == 1
+
+
+def test_publishes_from_many_threads_reuse_the_channels_redis_client(
+    redis_broker: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The API publishes from its thread pool; kombu's stock channel built a client per message."""
+    import redis
+    from kombu.transport import redis as kombu_redis
+
+    created = 0
+    stock = kombu_redis.Channel._create_client
+
+    def counting(self: kombu_redis.Channel, asynchronous: bool = False) -> object:
+        nonlocal created
+        created += 1
+        return stock(self, asynchronous=asynchronous)
+
+    monkeypatch.setattr(kombu_redis.Channel, "_create_client", counting)
+    enqueue = make_enqueuer(broker_client(redis_broker, "share-test"), "share-test")
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        assert sum(pool.map(lambda i: enqueue([f"m{i}"]), range(80))) == 80
+    assert redis.Redis.from_url(redis_broker).llen("share-test") == 80
+    # a few per channel (one channel per thread at most: publishing, declaring the queue), not
+    # one per publish as with the stock channel (104 for these 80)
+    assert 1 <= created <= 2 * 8, f"{created} redis clients for 80 publishes"
