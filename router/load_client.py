@@ -70,10 +70,17 @@ class _Connection(asyncio.Protocol):
             self._answer.set_exception(exc)
         self.close()
 
+    @property
+    def open(self) -> bool:
+        return self.reusable and self._transport is not None and not self._transport.is_closing()
+
     def send(self, raw: bytes) -> asyncio.Future[int]:
         assert self._transport is not None
         self._answer = asyncio.get_running_loop().create_future()
-        self._transport.write(raw)
+        try:
+            self._transport.write(raw)
+        except RuntimeError as exc:  # uvloop: the transport closed under us
+            self._fail(ConnectionError(str(exc)))
         return self._answer
 
     def close(self) -> None:
@@ -98,19 +105,44 @@ class LoadClient:
         return encode_request(request, self.netloc)
 
     async def post(self, raw: bytes) -> int:
-        """The status code of the answer to one encoded request."""
+        """The status code of the answer to one encoded request.
+
+        A kept-alive connection the server has closed meanwhile (uvicorn closes idle ones after
+        5 s) is dropped; one it closes just as the request goes out is retried once on a new
+        connection (the webhooks are idempotent, so a request that did arrive costs nothing).
+        """
         async with self._slots:
-            connection = self._idle.pop() if self._idle else await self._connect()
+            connection = self._idle_connection()
+            if connection is not None:
+                try:
+                    return self._keep(connection, await connection.send(raw))
+                except ConnectionError:
+                    connection.close()
+            connection = await self._connect()
             try:
-                status = await connection.send(raw)
+                return self._keep(connection, await connection.send(raw))
             except BaseException:
                 connection.close()
                 raise
-            if connection.reusable:
-                self._idle.append(connection)
-            else:
-                connection.close()
-            return status
+
+    @property
+    def open_idle_connections(self) -> int:
+        return sum(c.open for c in self._idle)
+
+    def _idle_connection(self) -> _Connection | None:
+        while self._idle:
+            connection = self._idle.pop()
+            if connection.open:
+                return connection
+            connection.close()
+        return None
+
+    def _keep(self, connection: _Connection, status: int) -> int:
+        if connection.open:
+            self._idle.append(connection)
+        else:
+            connection.close()
+        return status
 
     async def _connect(self) -> _Connection:
         _, protocol = await asyncio.get_running_loop().create_connection(_Connection, self.host, self.port)

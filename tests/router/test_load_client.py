@@ -28,8 +28,9 @@ class _Seen:
 class _Server:
     """Answers 202 to /ok and 404 elsewhere; ``close_after`` answers carry ``Connection: close``."""
 
-    def __init__(self, close_after: bool = False) -> None:
+    def __init__(self, close_after: bool = False, drop_after: bool = False) -> None:
         self.close_after = close_after
+        self.drop_after = drop_after  # close without saying so, as after a keep-alive timeout
         self.connections = 0
         self.requests: list[_Seen] = []
 
@@ -63,7 +64,7 @@ class _Server:
                 close = b"Connection: close\r\n" if self.close_after else b""
                 writer.write(b"HTTP/1.1 " + status + b"\r\n" + close + b"Content-Length: 2\r\n\r\n{}")
                 await writer.drain()
-                if self.close_after:
+                if self.close_after or self.drop_after:
                     writer.close()
                     return
         writer.close()
@@ -124,3 +125,20 @@ def test_a_connection_the_server_closes_is_not_reused() -> None:
 def test_only_plain_http_urls() -> None:
     with pytest.raises(ValueError, match="plain http"):
         LoadClient("https://example.com", 1)
+
+
+def test_a_kept_alive_connection_the_server_dropped_is_replaced() -> None:
+    server = _Server(drop_after=True)
+
+    async def run(base_url: str) -> list[int]:
+        async with LoadClient(base_url, max_connections=1) as client:
+            raw = client.encode(WebhookRequest("/ok", {}, json={}))
+            # the second may go out before the client has seen the close: retried on a new connection
+            first, second = await client.post(raw), await client.post(raw)
+            # sent after: the dead connection is dropped from the idle list
+            while client.open_idle_connections:
+                await asyncio.sleep(0)
+            return [first, second, await client.post(raw)]
+
+    assert asyncio.run(_serve(server, run)) == [202, 202, 202]
+    assert server.connections == 3
