@@ -226,11 +226,10 @@ def tune_policy(
 
 
 def _enqueue_for(settings):  # type: ignore[no-untyped-def]
-    from router.enqueue import broker_client, make_enqueuer
+    from router.enqueue import CoalescingEnqueuer, broker_client, make_enqueuer
 
-    return make_enqueuer(
-        broker_client(settings.resolved_broker_url, settings.queue_name), settings.queue_name
-    )
+    client = broker_client(settings.resolved_broker_url, settings.queue_name)
+    return CoalescingEnqueuer(make_enqueuer(client, settings.queue_name), settings.enqueue_linger_seconds)
 
 
 @app.command()

@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     claim_lease_seconds: float = 300.0
 
     # HTTP
+    # the API gathers the ids stored within this many seconds into one broker message
+    # (router.enqueue.CoalescingEnqueuer); 0 publishes each as soon as the publisher thread is free
+    enqueue_linger_seconds: float = 0.005
     db_pool_size: int = 32  # the API's database connections kept open
     api_keys: dict[str, list[str]] = Field(default_factory=dict)
     twilio_auth_token: str = ""

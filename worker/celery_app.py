@@ -75,17 +75,22 @@ def create_celery_app(settings: Settings, context: WorkerContext | None = None) 
         bind=True,
     )
     def classify(task: LoadAwareBatches, requests: list[SimpleRequest]) -> None:
-        ids = [str(request.args[0]) for request in requests if request.args]
-        outcome = process_batch(ids, ctx, after_model=task.model_done)
-        log.info(
-            "batch of %d: decided %d, skipped %d, failed %d in %.0f ms (model %.0f ms)",
-            len(ids),
-            outcome.decided,
-            outcome.skipped,
-            len(outcome.failed),
-            1000 * outcome.seconds,
-            1000 * outcome.model_seconds,
-        )
+        # a broker message carries one or more ids (router.enqueue); a transaction at most batch_size
+        ids = [str(arg) for request in requests for arg in request.args or ()]
+        size = settings.batch_size
+        chunks = [ids[start : start + size] for start in range(0, len(ids), size)]
+        for i, chunk in enumerate(chunks):
+            last = i == len(chunks) - 1
+            outcome = process_batch(chunk, ctx, after_model=task.model_done if last else None)
+            log.info(
+                "batch of %d: decided %d, skipped %d, failed %d in %.0f ms (model %.0f ms)",
+                len(chunk),
+                outcome.decided,
+                outcome.skipped,
+                len(outcome.failed),
+                1000 * outcome.seconds,
+                1000 * outcome.model_seconds,
+            )
 
     @app.task(name=SWEEP_TASK, ignore_result=True)
     def sweep_task() -> dict[str, Any]:

@@ -8,7 +8,8 @@ for a message that was not stored), and nothing reaches the client as a 500.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -25,7 +26,15 @@ Enqueue = Callable[[list[str]], int]
 
 
 def create_app(settings: Settings, session_factory: sessionmaker[Session], enqueue: Enqueue) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        close = getattr(enqueue, "close", None)  # a CoalescingEnqueuer publishes what it holds
+        if close is not None:
+            close()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="frontdesk",
         version="1",
         description="Routes inbound patient messages to department queues and human review.",
