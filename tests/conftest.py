@@ -11,6 +11,7 @@ and whose user may CREATE DATABASE).
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 from collections.abc import Callable, Iterator
@@ -33,6 +34,16 @@ POSTGRES_URL = os.environ.get(
 DIALECTS = ["sqlite", pytest.param("postgres", marks=pytest.mark.integration)]
 # Children first, so TRUNCATE needs no CASCADE guesswork.
 TABLES = ("audit", "reviews", "queue_items", "decisions", "messages")
+
+
+@pytest.fixture(autouse=True)
+def _root_log_level_restored() -> Iterator[None]:
+    """Celery's in-process test worker (``start_worker``) sets the root logger to ERROR and leaves it
+    there, which silently dropped later tests' warnings; every test gets the level it started with."""
+    root = logging.getLogger()
+    level = root.level
+    yield
+    root.setLevel(level)
 
 
 class PostgresDatabases:
