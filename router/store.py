@@ -27,7 +27,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any, cast
 
-from sqlalchemy import String, Table, bindparam, func, insert, literal, select, update
+from sqlalchemy import Connection, String, Table, bindparam, func, insert, literal, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -126,8 +126,8 @@ def _insert_inbound_with_audit() -> Any:
 
     A data-modifying CTE: the audit insert selects from the message insert's RETURNING, so it
     writes a row only when the message was new. Run in autocommit, it needs no BEGIN and no
-    COMMIT round trips either: on a webhook, 1 round trip instead of 4, and half the CPU in the API
-    and in Postgres (measured 0.42 -> 0.16 ms client, 0.25 -> 0.14 ms server per call).
+    COMMIT round trips either: on a webhook, 1 round trip instead of 4 (measured through
+    ``store_inbound``: 0.42 -> 0.26 ms of CPU in the API, 0.25 -> 0.17 ms in Postgres per call).
     """
     inserted = (
         pg_insert(_MESSAGE_TABLE)
@@ -245,14 +245,19 @@ def store_inbound(session: Session, msg: InboundMessage) -> tuple[str, bool]:
         if session.execute(stmt, values).scalar_one_or_none() is not None:
             _audit(session, msg.id, "received", channel=msg.channel.value)
             return msg.id, True
-        existing = session.scalar(
-            select(Message.id).where(
-                Message.channel == msg.channel.value, Message.external_id == values["external_id"]
-            )
+        return _existing_id(session, values), False
+
+
+def _existing_id(db: Session | Connection, values: dict[str, Any]) -> str:
+    """The id stored first for the (channel, external id) whose insert just conflicted."""
+    existing = db.execute(
+        select(Message.id).where(
+            Message.channel == values["channel"], Message.external_id == values["external_id"]
         )
-        if existing is None:  # pragma: no cover - the conflicting row cannot vanish without a delete
-            raise RuntimeError("insert conflicted but the existing message is gone")
-        return existing, False
+    ).scalar_one_or_none()
+    if existing is None:  # pragma: no cover - the conflicting row cannot vanish without a delete
+        raise RuntimeError("insert conflicted but the existing message is gone")
+    return existing
 
 
 def _store_inbound_in_one_statement(session: Session, values: dict[str, Any]) -> tuple[str, bool]:
@@ -262,14 +267,7 @@ def _store_inbound_in_one_statement(session: Session, values: dict[str, Any]) ->
         params = values | {"audit_id": new_id(), "audit_detail": {"channel": values["channel"]}}
         if conn.execute(_insert_inbound_with_audit(), params).scalar_one_or_none() is not None:
             return values["id"], True
-        existing = conn.execute(
-            select(Message.id).where(
-                Message.channel == values["channel"], Message.external_id == values["external_id"]
-            )
-        ).scalar_one_or_none()
-        if existing is None:  # pragma: no cover - the conflicting row cannot vanish without a delete
-            raise RuntimeError("insert conflicted but the existing message is gone")
-        return existing, False
+        return _existing_id(conn, values), False
     finally:
         session.rollback()  # ends the session's transaction; autocommit has nothing left to undo
 

@@ -11,12 +11,12 @@ claiming stale rows bumps ``enqueued_at`` in the same transaction (SKIP LOCKED o
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
 from router import store
 from router.db import write_transaction
+from router.enqueue import Enqueue
 from router.policy import review_decision
 from router.schemas import utcnow
 from worker.context import WorkerContext
@@ -41,7 +41,7 @@ class SweepOutcome:
     sent_to_review: int
 
 
-def sweep(ctx: WorkerContext, enqueue: Callable[[list[str]], int], limit: int = 1000) -> SweepOutcome:
+def sweep(ctx: WorkerContext, enqueue: Enqueue, limit: int = 1000) -> SweepOutcome:
     settings = ctx.settings
     cutoff = utcnow() - timedelta(seconds=settings.sweep_after_seconds)
     with ctx.session_factory() as session, write_transaction(session):

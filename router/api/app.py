@@ -8,7 +8,7 @@ for a message that was not stored), and nothing reaches the client as a 500.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
@@ -19,10 +19,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from router.api.limits import BodySizeLimit
 from router.api.routes import health, inbound, messages, queues, review
 from router.channels import ChannelPayloadError
+from router.enqueue import Enqueue
 from router.settings import Settings
 
 log = logging.getLogger(__name__)
-Enqueue = Callable[[list[str]], int]
 
 
 def create_app(settings: Settings, session_factory: sessionmaker[Session], enqueue: Enqueue) -> FastAPI:
