@@ -20,9 +20,13 @@ from typing import Any
 
 import numpy as np
 
-from models.classifier import INFERENCE_BATCH, Classifier
+from models.classifier import Classifier
 from models.corpus import load_corpus, split_corpus
 from models.labels import INTENTS
+
+# length-sorted batches for the PyTorch candidates (fp32 matmuls have no per-call cost worth a
+# cost model; 8 is what bench/results/classifier.json was measured with)
+PYTORCH_BATCH = 8
 
 DEBERTA_V3_BASE: dict[str, Any] = {
     "model_type": "deberta-v2",
@@ -134,7 +138,7 @@ def _torch_candidate(
     tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_dir))
 
     def predict(texts: Sequence[str]) -> np.ndarray:
-        return predict_logits(model, tokenizer, texts, batch_size=INFERENCE_BATCH)
+        return predict_logits(model, tokenizer, texts, batch_size=PYTORCH_BATCH)
 
     return predict
 

@@ -25,19 +25,20 @@ import numpy as np
 import onnxruntime as ort
 from tokenizers import Tokenizer
 
-from models.batching import sorted_batches
+from models.batching import cost_partitioned_batches
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "default"
 MODEL_FILE = "model.onnx"
 TOKENIZER_FILE = "tokenizer.json"
 CONFIG_FILE = "frontdesk_model.json"
-# Measured on a 2-core CPU (bench/results/classifier.json): length-sorted batches of 8 pad little
-# and stay in cache; 8 gave 3.9 ms/message against 5.3 at 32 and 6.0 one at a time.
-INFERENCE_BATCH = 8
-# A batch closes early rather than be more than this fraction padding (see ``sorted_batches``):
-# random batches of 8 dev messages went from 10.9 to 4.9 ms/message; one sorted pass over 3,000
-# stayed at 4.2-4.3. 0.1 and 0.3 were no better.
-MAX_PADDING = 0.2
+# At most this many messages in one ONNX Runtime call, and at most MAX_TOKENS_PER_CALL padded
+# tokens (8 messages of the full 128, as with the earlier fixed batches of 8: the largest call's
+# memory is unchanged). Within those bounds ``cost_partitioned_batches`` picks the calls. One
+# thread, random dev messages, ms/message: batches of 16 went 3.00 -> 2.66, of 32 3.21 -> 2.87,
+# of 128 3.01 -> 2.76 against length-sorted calls of 8 closed at 20% padding; one sorted pass
+# over 3,000 stayed at 2.5.
+INFERENCE_BATCH = 32
+MAX_TOKENS_PER_CALL = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,7 +137,7 @@ class Classifier:
             (logits,) = self.session.run(["logits"], {"input_ids": ids, "attention_mask": mask})
             out[batch] = logits  # each batch writes its own rows
 
-        batches = sorted_batches(lengths, batch_size, MAX_PADDING)
+        batches = cost_partitioned_batches(lengths, batch_size, max_tokens=MAX_TOKENS_PER_CALL)
         if self._pool is None or len(batches) == 1:
             for batch in batches:
                 run(batch)
@@ -145,15 +146,15 @@ class Classifier:
         return out
 
     def warm_up(self, batch_size: int = INFERENCE_BATCH, length_step: int = 32) -> None:
-        """Run every batch size up to ``batch_size`` at a few lengths up to ``max_length``.
+        """Run the call shapes ``logits`` can make: up to ``batch_size`` rows at a few lengths.
 
         ONNX Runtime sets memory aside per input shape as it meets them: a fresh session grew by
         ~34 MB over its first 50 real batches and then stayed flat. Meeting those shapes up front
-        (32 small calls, about 1.5 s on one thread) makes a worker's memory flat from its first
-        message (measured: within 1 MB over 300 random batches afterwards).
+        (rows × length within MAX_TOKENS_PER_CALL: 66 calls, about 2 s on one thread) makes a
+        worker's memory flat from its first message.
         """
-        for rows in range(1, batch_size + 1):
-            for length in range(length_step, self.config.max_length + 1, length_step):
+        for length in range(length_step, self.config.max_length + 1, length_step):
+            for rows in range(1, max(1, min(batch_size, MAX_TOKENS_PER_CALL // length)) + 1):
                 ids = np.full((rows, length), self.pad_id, dtype=np.int64)
                 mask = np.ones((rows, length), dtype=np.int64)
                 self.session.run(["logits"], {"input_ids": ids, "attention_mask": mask})

@@ -10,7 +10,7 @@ import textwrap
 import numpy as np
 import pytest
 
-from models.classifier import DEFAULT_MODEL_DIR, Classifier
+from models.classifier import DEFAULT_MODEL_DIR, MAX_TOKENS_PER_CALL, Classifier
 from models.labels import INTENTS
 
 NO_TORCH_NO_NETWORK = textwrap.dedent(
@@ -80,8 +80,9 @@ def test_model_card_matches_metrics() -> None:
     assert (DEFAULT_MODEL_DIR / "MODEL_CARD.md").read_text() == render_model_card(metrics)
 
 
-def test_warm_up_meets_every_batch_size_at_each_length_step() -> None:
-    """What keeps a worker's memory flat: each (rows, length) shape is run once before real traffic."""
+def test_warm_up_meets_every_call_shape_at_each_length_step() -> None:
+    """What keeps a worker's memory flat: each (rows, length) shape ``logits`` can make (rows up to
+    the batch size and within MAX_TOKENS_PER_CALL) is run once before real traffic."""
     classifier = Classifier()
     real = classifier.session
     shapes: list[tuple[int, int]] = []
@@ -92,9 +93,10 @@ def test_warm_up_meets_every_batch_size_at_each_length_step() -> None:
             return real.run(outputs, feeds)
 
     classifier.session = Recording()  # type: ignore[assignment]
-    classifier.warm_up(batch_size=3, length_step=64)
+    classifier.warm_up(batch_size=32, length_step=64)
 
-    assert sorted(shapes) == [(r, n) for r in (1, 2, 3) for n in (64, 128)]
+    assert MAX_TOKENS_PER_CALL == 1024
+    assert sorted(shapes) == sorted([(r, 64) for r in range(1, 17)] + [(r, 128) for r in range(1, 9)])
     assert classifier.config.max_length == 128
 
 
