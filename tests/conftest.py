@@ -20,17 +20,14 @@ from uuid import uuid4
 
 import pytest
 from sqlalchemy import Engine, create_engine, make_url, text
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
 from router.db import make_engine, make_session_factory
 from router.migrate import upgrade_database
 from router.schemas import Channel, Department, InboundMessage, Priority, RoutingDecision
+from tests.services import POSTGRES_URL, postgres_unreachable
 
-POSTGRES_URL = os.environ.get(
-    "FRONTDESK_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 DIALECTS = ["sqlite", pytest.param("postgres", marks=pytest.mark.integration)]
 # Children first, so TRUNCATE needs no CASCADE guesswork.
 TABLES = ("audit", "reviews", "queue_items", "decisions", "messages")
@@ -71,17 +68,11 @@ class PostgresDatabases:
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[PostgresDatabases]:
     """The Postgres test server, or a skip (tried once per session) when it is not reachable."""
-    shown = make_url(POSTGRES_URL).render_as_string(hide_password=True)
-    probe = create_engine(POSTGRES_URL, poolclass=NullPool, connect_args={"connect_timeout": 3})
-    try:
-        with probe.connect() as conn:
-            conn.execute(text("SELECT 1"))
-    except SQLAlchemyError as exc:
+    reason = postgres_unreachable(POSTGRES_URL)
+    if reason is not None:
         if os.environ.get("FRONTDESK_REQUIRE_SERVICES"):  # CI: the services must be there
-            raise
-        pytest.skip(f"Postgres not reachable at {shown}: {type(exc).__name__}")
-    finally:
-        probe.dispose()
+            pytest.fail(f"{reason} (FRONTDESK_REQUIRE_SERVICES is set)")
+        pytest.skip(reason)
     databases = PostgresDatabases(POSTGRES_URL)
     yield databases
     databases.drop_all()

@@ -19,7 +19,6 @@ from uuid import uuid4
 
 import pytest
 from sqlalchemy import create_engine, make_url, text
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
@@ -29,10 +28,8 @@ from router.local_stack import LocalStack
 from router.migrate import upgrade_database
 from tests.faults import support
 from tests.faults.support import RedisServer, unavailable
+from tests.services import POSTGRES_URL, postgres_unreachable
 
-POSTGRES_URL = os.environ.get(
-    "FRONTDESK_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 SHARED_REDIS_URL = os.environ.get("FRONTDESK_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
 SMOKE_MODEL_DIR = Path("/tmp/smoke_model")
 
@@ -75,15 +72,9 @@ def model_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def postgres_server() -> str:
-    shown = make_url(POSTGRES_URL).render_as_string(hide_password=True)
-    probe = create_engine(POSTGRES_URL, poolclass=NullPool, connect_args={"connect_timeout": 3})
-    try:
-        with probe.connect() as conn:
-            conn.execute(text("SELECT 1"))
-    except SQLAlchemyError as exc:
-        unavailable(f"Postgres not reachable at {shown}: {type(exc).__name__}")
-    finally:
-        probe.dispose()
+    reason = postgres_unreachable(POSTGRES_URL)
+    if reason is not None:
+        unavailable(reason)
     return POSTGRES_URL
 
 
