@@ -42,16 +42,25 @@ def _policy():  # type: ignore[no-untyped-def]
 
 
 @app.command()
-def classify(model: ModelOption = None, batch_size: int = 8) -> None:
+def classify(
+    model: ModelOption = None,
+    batch_size: Annotated[
+        int | None,
+        typer.Option(help="Most messages per ONNX Runtime call (default: FRONTDESK_INFERENCE_BATCH_SIZE)."),
+    ] = None,
+) -> None:
     """Read JSON Lines on stdin ({"text", "channel"?, "subject"?}); write one JSON line per input."""
     from models.classifier import Classifier
     from router.channels.cleaning import clean_text
     from router.classify_stream import classify_lines
 
     classifier = Classifier(_model_dir(model), threads=get_settings().onnx_threads or None)
+    # calls formed as the worker forms them (int8 activations are quantized per call, so the call
+    # size moves scores slightly)
+    rows = batch_size or get_settings().inference_batch_size
     for out in classify_lines(
         sys.stdin,
-        lambda texts: classifier.predict(texts, batch_size=batch_size),
+        lambda texts: classifier.predict(texts, batch_size=rows),
         classifier.version,
         _policy(),
         clean=clean_text,

@@ -84,3 +84,39 @@ def test_worker_refuses_an_unknown_pool(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "pool must be threads, solo or prefork" in result.stderr
     assert not (tmp_path / "frontdesk.db").exists()  # refused before touching the database
+
+
+@pytest.mark.parametrize(
+    ("option", "env", "expected"), [([], None, 32), ([], "5", 5), (["--batch-size", "3"], "5", 3)]
+)
+def test_classify_forms_its_calls_as_the_worker_does(
+    option: list[str], env: str | None, expected: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """int8 activations are quantized per ONNX Runtime call: the CLI takes the worker's call size
+    (FRONTDESK_INFERENCE_BATCH_SIZE) unless told otherwise. In-process, to see the calls."""
+    from typer.testing import CliRunner
+
+    from models.classifier import Classifier
+    from router.cli import app
+    from router.settings import get_settings
+
+    seen: list[int] = []
+    real_predict = Classifier.predict
+
+    def recording(self: Classifier, texts: list[str], batch_size: int = 0) -> object:
+        seen.append(batch_size)
+        return real_predict(self, texts, batch_size=batch_size)
+
+    monkeypatch.setattr(Classifier, "predict", recording)
+    if env is None:
+        monkeypatch.delenv("FRONTDESK_INFERENCE_BATCH_SIZE", raising=False)
+    else:
+        monkeypatch.setenv("FRONTDESK_INFERENCE_BATCH_SIZE", env)
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["classify", *option], input='{"text": "can I book a cleaning?"}\n')
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output.splitlines()[0])["label"] == "appointment_request"
+    assert seen == [expected]
