@@ -54,8 +54,16 @@ class CallCost:
     per_token: float = 0.0437
     per_token_pair: float = 0.0005
 
+    def per_row(self, width: int) -> float:
+        return self.per_token * width + self.per_token_pair * width * width
+
     def of(self, rows: int, width: int) -> float:
-        return self.per_call + rows * (self.per_token * width + self.per_token_pair * width * width)
+        return self.per_call + rows * self.per_row(width)
+
+
+def rows_per_call(width: int, max_rows: int, max_tokens: int | None = None) -> int:
+    """The most messages of padded ``width`` one call may hold (a single message always may)."""
+    return max_rows if max_tokens is None else max(1, min(max_rows, max_tokens // width))
 
 
 def cost_partitioned_batches(
@@ -74,9 +82,8 @@ def cost_partitioned_batches(
     start_of = [0] * (n + 1)
     for end in range(1, n + 1):
         width = widths[end - 1]
-        per_row = cost.per_token * width + cost.per_token_pair * width * width
-        rows_allowed = max_rows if max_tokens is None else max(1, min(max_rows, max_tokens // width))
-        for start in range(max(0, end - rows_allowed), end):
+        per_row = cost.per_row(width)
+        for start in range(max(0, end - rows_per_call(width, max_rows, max_tokens)), end):
             total = best[start] + cost.per_call + (end - start) * per_row
             if total < best[end]:
                 best[end], start_of[end] = total, start

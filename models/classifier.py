@@ -25,7 +25,7 @@ import numpy as np
 import onnxruntime as ort
 from tokenizers import Tokenizer
 
-from models.batching import cost_partitioned_batches
+from models.batching import cost_partitioned_batches, rows_per_call
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "default"
 MODEL_FILE = "model.onnx"
@@ -154,7 +154,7 @@ class Classifier:
         worker's memory flat from its first message.
         """
         for length in range(length_step, self.config.max_length + 1, length_step):
-            for rows in range(1, max(1, min(batch_size, MAX_TOKENS_PER_CALL // length)) + 1):
+            for rows in range(1, rows_per_call(length, batch_size, MAX_TOKENS_PER_CALL) + 1):
                 ids = np.full((rows, length), self.pad_id, dtype=np.int64)
                 mask = np.ones((rows, length), dtype=np.int64)
                 self.session.run(["logits"], {"input_ids": ids, "attention_mask": mask})
