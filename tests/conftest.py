@@ -12,7 +12,6 @@ and whose user may CREATE DATABASE).
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -26,7 +25,7 @@ from sqlalchemy.pool import NullPool
 from router.db import make_engine, make_session_factory
 from router.migrate import upgrade_database
 from router.schemas import Channel, Department, InboundMessage, Priority, RoutingDecision
-from tests.services import POSTGRES_URL, postgres_unreachable
+from tests.services import POSTGRES_URL, postgres_unreachable, unavailable
 
 DIALECTS = ["sqlite", pytest.param("postgres", marks=pytest.mark.integration)]
 # Children first, so TRUNCATE needs no CASCADE guesswork.
@@ -70,9 +69,7 @@ def postgres() -> Iterator[PostgresDatabases]:
     """The Postgres test server, or a skip (tried once per session) when it is not reachable."""
     reason = postgres_unreachable(POSTGRES_URL)
     if reason is not None:
-        if os.environ.get("FRONTDESK_REQUIRE_SERVICES"):  # CI: the services must be there
-            pytest.fail(f"{reason} (FRONTDESK_REQUIRE_SERVICES is set)")
-        pytest.skip(reason)
+        unavailable(reason)
     databases = PostgresDatabases(POSTGRES_URL)
     yield databases
     databases.drop_all()

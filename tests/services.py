@@ -1,18 +1,20 @@
-"""Where the test suite finds the real Postgres server, and the one check that it is there.
+"""Where the test suite finds the real Postgres server, the one check that it is there, and what
+a test does when a service is missing (skip; fail in CI, where the services must be up).
 
-Shared by the unit-level fixtures (``tests/conftest.py``) and the fault tests
-(``tests/faults/conftest.py``), which skip or fail in their own ways but must agree on what
-"reachable" means.
+Shared by the unit-level fixtures (``tests/conftest.py``, ``tests/worker/conftest.py``) and
+the fault tests (``tests/faults/``).
 """
 
 from __future__ import annotations
 
 import os
 
+import pytest
 from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
+REQUIRE_SERVICES = bool(os.environ.get("FRONTDESK_REQUIRE_SERVICES"))
 POSTGRES_URL = os.environ.get(
     "FRONTDESK_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
@@ -30,3 +32,10 @@ def postgres_unreachable(url: str = POSTGRES_URL) -> str | None:
     finally:
         probe.dispose()
     return None
+
+
+def unavailable(reason: str) -> None:
+    """Skip, or fail when FRONTDESK_REQUIRE_SERVICES is set (CI with services must not skip)."""
+    if REQUIRE_SERVICES:
+        pytest.fail(f"{reason} (FRONTDESK_REQUIRE_SERVICES is set)")
+    pytest.skip(reason)

@@ -27,8 +27,8 @@ from router.db import make_engine, make_session_factory
 from router.local_stack import LocalStack
 from router.migrate import upgrade_database
 from tests.faults import support
-from tests.faults.support import RedisServer, unavailable
-from tests.services import POSTGRES_URL, postgres_unreachable
+from tests.faults.support import RedisServer
+from tests.services import POSTGRES_URL, postgres_unreachable, unavailable
 
 SHARED_REDIS_URL = os.environ.get("FRONTDESK_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
 SMOKE_MODEL_DIR = Path("/tmp/smoke_model")

@@ -21,7 +21,6 @@ from typing import Any
 from uuid import uuid4
 
 import httpx
-import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -32,14 +31,6 @@ from tests.sample_texts import SAMPLE_TEXTS
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 RESULTS_FILE = REPO_ROOT / "bench" / "results" / "faults.json"
-REQUIRE_SERVICES = bool(os.environ.get("FRONTDESK_REQUIRE_SERVICES"))
-
-
-def unavailable(reason: str) -> None:
-    """Skip, or fail when FRONTDESK_REQUIRE_SERVICES is set (CI with services must not skip)."""
-    if REQUIRE_SERVICES:
-        pytest.fail(f"{reason} (FRONTDESK_REQUIRE_SERVICES is set)")
-    pytest.skip(reason)
 
 
 def wait_for(condition: Callable[[], bool], timeout: float, what: str, every: float = 0.05) -> float:
