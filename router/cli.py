@@ -54,10 +54,11 @@ def classify(
     from router.channels.cleaning import clean_text
     from router.classify_stream import classify_lines
 
-    classifier = Classifier(_model_dir(model), threads=get_settings().onnx_threads or None)
+    settings = get_settings()
+    classifier = Classifier(_model_dir(model), threads=settings.onnx_threads or None)
     # calls formed as the worker forms them (int8 activations are quantized per call, so the call
     # size moves scores slightly)
-    rows = batch_size or get_settings().inference_batch_size
+    rows = batch_size or settings.inference_batch_size
     for out in classify_lines(
         sys.stdin,
         lambda texts: classifier.predict(texts, batch_size=rows),
